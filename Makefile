@@ -1,0 +1,106 @@
+# sloe: one non-recursive Makefile.
+#   make            build bin/sloe
+#   make test       unit and command-line tests, then again under ASan+UBSan
+#   make deps       install the Debian packages the build, tests and demo need (as root)
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make format-check
+
+CC       ?= cc
+PKGS     := yaml-0.1
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
+            -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla -Wno-sign-conversion
+WERROR   := $(if $(CI),-Werror,)
+CFLAGS   ?= -O2 -g
+SAN      :=
+ALLFLAGS  = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) \
+            -Irules -Ievaluator -Iexporter $(shell pkg-config --cflags $(PKGS))
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+ALLFLAGS += -DSLOE_REVISION=\"$(REVISION)\"
+LIBS      = $(shell pkg-config --libs $(PKGS)) -lm
+BUILD    ?= build
+BIN      ?= bin
+
+RULES_SRC    := rules/arena.c rules/diag.c rules/duration.c rules/tz.c rules/ydoc.c rules/build.c \
+                rules/rules.c rules/native.c rules/sloth.c rules/openslo.c
+EVAL_SRC     :=
+EXPORTER_SRC := exporter/cli.c
+LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
+MAIN_SRC     := exporter/main.c
+TEST_SRC     := tests/unit/harness.c tests/unit/test_main.c tests/unit/test_duration.c \
+                tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c
+FUZZ_TARGETS := fuzz_rules
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ = $(MAIN_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+all: $(BIN)/sloe
+
+$(BIN)/sloe: $(LIB_OBJ) $(MAIN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/sloe-tests: $(LIB_OBJ) $(TEST_OBJ)
+	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# The tests find the binary under test through SLOE_BIN.
+check-unit: $(BIN)/sloe $(BUILD)/sloe-tests
+	SLOE_BIN=$(BIN)/sloe $(BUILD)/sloe-tests
+
+check-asan:
+	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    check-unit
+
+test: deps
+	$(MAKE) --no-print-directory check-unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan
+
+# Debian packages: build (compiler, libraries), tests and fuzzing (clang, libFuzzer
+# runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager).
+DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
+            libprotobuf-c-dev protobuf-c-compiler libjansson-dev clang libclang-rt-14-dev \
+            tzdata groff-base prometheus prometheus-alertmanager
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing $$missing"; \
+	    if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get) or install: $$missing" >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# libFuzzer targets, built with clang, ASan and UBSan.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Irules -Ievaluator -Iexporter \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                $(shell pkg-config --cflags $(PKGS))
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 -timeout=10 \
+	        -dict=tests/fuzz/$$t.dict -artifact_prefix=$(BUILD)/fuzz/ \
+	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus-$$t || exit 1; \
+	done
+
+format-check:
+	clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(TEST_SRC) $(wildcard rules/*.h evaluator/*.h exporter/*.h tests/unit/*.h)
+
+clean:
+	rm -rf build bin
+
+.PHONY: all test check-unit check-asan deps fuzz format-check clean

@@ -1,0 +1,463 @@
+#include "build.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "tz.h"
+
+/* Labels sloe puts on its own series: a rule may not use them. */
+static const char *const build_reserved[] = {
+    "service", "slo", "window", "type", "state", "severity", "grade", "description",
+    "sli_kind", "timezone", "le", NULL,
+};
+
+bool build_label_reserved(const char *name)
+{
+    for (size_t i = 0; build_reserved[i] != NULL; i++)
+        if (strcmp(name, build_reserved[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool build_is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool build_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool build_label_name_ok(const char *name)
+{
+    if (!build_is_alpha(name[0]))
+        return false;
+    for (const char *p = name + 1; *p; p++)
+        if (!build_is_alpha(*p) && !build_is_digit(*p))
+            return false;
+    return strncmp(name, "__", 2) != 0;
+}
+
+int build_name(struct ydoc *d, yaml_node_t *n, const char *what, const char **out)
+{
+    const char *s;
+    if (ydoc_str(d, n, what, &s) != 0)
+        return -1;
+    bool ok = build_is_alpha(s[0]) && strlen(s) <= 128;
+    for (const char *p = s; ok && *p; p++)
+        ok = build_is_alpha(*p) || build_is_digit(*p) || *p == '-';
+    if (!ok) {
+        ydoc_error(d, n,
+                   "%s \"%.100s\" is not a valid name: use letters, digits, '_' and '-', "
+                   "starting with a letter or '_' (at most 128)",
+                   what, s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static int build_label_cmp(const void *pa, const void *pb)
+{
+    const struct rules_label *a = pa, *b = pb;
+    return strcmp(a->name, b->name);
+}
+
+int build_labels(struct ydoc *d, yaml_node_t *n, const char *what, bool label_names,
+                 struct rules_labels *out)
+{
+    out->n = 0;
+    out->v = NULL;
+    if (n == NULL)
+        return 0;
+    if (ydoc_map(d, n, what, NULL) != 0)
+        return -1;
+    int len = ydoc_map_len(n);
+    if (len > RULES_MAX_LABELS) {
+        ydoc_error(d, n, "%s has %d entries; the limit is %d", what, len, RULES_MAX_LABELS);
+        return -1;
+    }
+    struct rules_label *v = arena_alloc(d->arena, (size_t)len * sizeof(*v) + 1);
+    size_t k = 0;
+    int rc = 0;
+    for (int i = 0; i < len; i++) {
+        yaml_node_t *kn = ydoc_key(d, n, i);
+        const char *name, *value;
+        if (ydoc_str(d, kn, what, &name) != 0 ||
+            ydoc_str(d, ydoc_value(d, n, i), what, &value) != 0) {
+            rc = -1;
+            continue;
+        }
+        if (!build_label_name_ok(name)) {
+            ydoc_error(d, kn,
+                       "\"%.100s\" in %s is not a valid label name: letters, digits and '_', "
+                       "not starting with a digit or \"__\"",
+                       name, what);
+            rc = -1;
+            continue;
+        }
+        if (label_names && build_label_reserved(name)) {
+            ydoc_error(d, kn, "label \"%s\" in %s is one sloe sets itself; choose another name",
+                       name, what);
+            rc = -1;
+            continue;
+        }
+        v[k].name = name;
+        v[k].value = value;
+        k++;
+    }
+    qsort(v, k, sizeof(*v), build_label_cmp);
+    out->n = k;
+    out->v = v;
+    return rc;
+}
+
+int build_percent(struct ydoc *d, yaml_node_t *n, const char *what, double *out)
+{
+    double v;
+    if (ydoc_number(d, n, what, &v) != 0)
+        return -1;
+    if (!(v > 0 && v < 100)) {
+        ydoc_error(d, n, "%s must be a percentage between 0 and 100 (exclusive), not %g", what,
+                   v);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int build_query(struct ydoc *d, yaml_node_t *n, const char *what, bool need_window,
+                const char **out)
+{
+    const char *s;
+    if (ydoc_str(d, n, what, &s) != 0)
+        return -1;
+    const char *p = s;
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+        p++;
+    if (*p == '\0') {
+        ydoc_error(d, n, "%s is empty", what);
+        return -1;
+    }
+    if (need_window && strstr(s, "{{.window}}") == NULL) {
+        ydoc_error(d, n,
+                   "%s has no {{.window}}: write the range as [{{.window}}] so sloe can "
+                   "evaluate it over each window",
+                   what);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int build_duration(struct ydoc *d, yaml_node_t *n, const char *what, int64_t min_ms,
+                   int64_t max_ms, int64_t *out)
+{
+    const char *s = ydoc_scalar(n);
+    int64_t ms;
+    if (s == NULL || duration_parse_ms(s, &ms) != 0) {
+        if (!d->over)
+            ydoc_error(d, n,
+                       "%s \"%.60s\" is not a duration: write it like 30s, 5m, 1h30m, 30d or 4w",
+                       what, s ? s : "");
+        return -1;
+    }
+    if (ms < min_ms || ms > max_ms) {
+        char a[32], b[32];
+        ydoc_error(d, n, "%s must be between %s and %s, not %s", what,
+                   duration_format(min_ms, a, sizeof(a)), duration_format(max_ms, b, sizeof(b)),
+                   s);
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
+int build_timezone(struct ydoc *d, yaml_node_t *n, const char **out)
+{
+    const char *s;
+    if (ydoc_str(d, n, "timezone", &s) != 0)
+        return -1;
+    if (tz_check(s) != 0) {
+        ydoc_error(d, n,
+                   "unknown time zone \"%.60s\": use an IANA name such as UTC, "
+                   "Asia/Shanghai or America/New_York (see /usr/share/zoneinfo)",
+                   s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void build_check_lines(struct ydoc *d, yaml_node_t *n, const struct rules_slo *slo)
+{
+    if (slo->warning > slo->objective)
+        ydoc_error(d, n, "warning %g is above the objective %g: the warning line must be <= "
+                   "the objective", slo->warning, slo->objective);
+    if (slo->minimum > slo->warning)
+        ydoc_error(d, n, "minimum %g is above the warning line %g: the minimum must be <= "
+                   "warning <= objective", slo->minimum, slo->warning);
+}
+
+static bool build_labels_equal(const struct rules_labels *a, const struct rules_labels *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i].name, b->v[i].name) != 0 || strcmp(a->v[i].value, b->v[i].value) != 0)
+            return false;
+    return true;
+}
+
+static void *build_grow(void *v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return v;
+    *cap = *cap ? *cap * 2 : 16;
+    v = realloc(v, *cap * size);
+    if (v == NULL)
+        abort();
+    return v;
+}
+
+struct rules_service *build_service(struct build *b, struct ydoc *d, yaml_node_t *at,
+                                    const char *name, struct rules_labels labels,
+                                    double excellent, double pass)
+{
+    for (size_t i = 0; i < b->n_services; i++) {
+        struct rules_service *s = b->services[i];
+        if (strcmp(s->name, name) != 0)
+            continue;
+        if (!build_labels_equal(&s->labels, &labels) || s->excellent != excellent ||
+            s->pass != pass) {
+            ydoc_error(d, at,
+                       "service \"%s\" is also defined at %s:%u:%u with other labels or "
+                       "scorecard; give them the same ones",
+                       name, s->pos.file, s->pos.line, s->pos.col);
+            return NULL;
+        }
+        return s;
+    }
+    b->services = build_grow(b->services, &b->cap_services, b->n_services, sizeof(*b->services));
+    struct rules_service *s = arena_alloc(&b->set->arena, sizeof(*s));
+    s->name = name;
+    s->labels = labels;
+    s->excellent = excellent;
+    s->pass = pass;
+    s->pos.file = d->file;
+    s->pos.line = ydoc_line(at);
+    s->pos.col = ydoc_col(at);
+    b->services[b->n_services++] = s;
+    return s;
+}
+
+struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at,
+                            struct rules_service *svc, const char *name, enum rules_format fmt)
+{
+    for (size_t i = 0; i < b->n_slos; i++) {
+        const struct rules_slo *o = b->slos[i];
+        if (o->service == svc && strcmp(o->name, name) == 0) {
+            ydoc_error(d, at, "duplicate SLO \"%s/%s\": first defined at %s:%u:%u", svc->name,
+                       name, o->pos.file, o->pos.line, o->pos.col);
+            return NULL;
+        }
+    }
+    if (b->n_slos >= RULES_MAX_SLOS) {
+        if (!b->too_many)
+            ydoc_error(d, at, "more than %d SLOs in the rule set; split it across sloe shards",
+                       RULES_MAX_SLOS);
+        b->too_many = true;
+        return NULL;
+    }
+    b->slos = build_grow(b->slos, &b->cap_slos, b->n_slos, sizeof(*b->slos));
+    struct rules_slo *o = arena_alloc(&b->set->arena, sizeof(*o));
+    o->service = svc;
+    o->name = name;
+    o->description = "";
+    o->objective = o->warning = o->minimum = NAN;
+    o->window.kind = RULES_WINDOW_ROLLING;
+    o->window.duration_ms = 30LL * 24 * 3600 * 1000;
+    o->timezone = "UTC";
+    o->alerting.page.enabled = true;
+    o->alerting.ticket.enabled = true;
+    o->scoring.weight = 1;
+    o->scoring.deduct = 5;
+    o->scoring.per = 0.1;
+    o->format = fmt;
+    o->pos.file = d->file;
+    o->pos.line = ydoc_line(at);
+    o->pos.col = ydoc_col(at);
+    b->slos[b->n_slos++] = o;
+    return o;
+}
+
+/* depends_on entries are checked once every file is read: the SLOs they name may come later. */
+static struct rules_slo *build_lookup(struct build *b, const char *ref)
+{
+    const char *slash = strchr(ref, '/');
+    if (slash == NULL)
+        return NULL;
+    size_t svc_len = (size_t)(slash - ref);
+    for (size_t i = 0; i < b->n_slos; i++) {
+        struct rules_slo *o = b->slos[i];
+        if (strlen(o->service->name) == svc_len &&
+            strncmp(o->service->name, ref, svc_len) == 0 && strcmp(o->name, slash + 1) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+static void build_error_at(struct build *b, const struct rules_pos *pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void build_error_at(struct build *b, const struct rules_pos *pos, const char *fmt, ...)
+{
+    char buf[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    diag_add(b->diags, DIAG_ERROR, pos->file, pos->line, pos->col, "%s", buf);
+}
+
+/* True when target can be reached from o by following depends_on; seen marks visited SLOs
+ * (indexes into b->slos) so that every SLO is expanded once. */
+static bool build_reaches(struct build *b, const struct rules_slo *o,
+                          const struct rules_slo *target, unsigned char *seen)
+{
+    for (size_t i = 0; i < o->n_depends_on; i++) {
+        struct rules_slo *dep = build_lookup(b, o->depends_on[i]);
+        if (dep == NULL)
+            continue;
+        if (dep == target)
+            return true;
+        size_t j;
+        for (j = 0; j < b->n_slos && b->slos[j] != dep; j++)
+            ;
+        if (seen[j])
+            continue;
+        seen[j] = 1;
+        if (build_reaches(b, dep, target, seen))
+            return true;
+    }
+    return false;
+}
+
+static void build_check_depends(struct build *b)
+{
+    unsigned char *mark = calloc(b->n_slos + 1, 1);
+    if (mark == NULL)
+        abort();
+    for (size_t i = 0; i < b->n_slos; i++) {
+        struct rules_slo *o = b->slos[i];
+        double product = 1;
+        bool all_found = o->n_depends_on > 0;
+        for (size_t k = 0; k < o->n_depends_on; k++) {
+            const struct rules_pos *pos = &o->depends_on_pos[k];
+            struct rules_slo *dep = build_lookup(b, o->depends_on[k]);
+            if (dep == NULL) {
+                build_error_at(b, pos,
+                               "depends_on \"%s\" names no loaded SLO: write service/slo of an "
+                               "SLO in the rule files given",
+                               o->depends_on[k]);
+                all_found = false;
+                continue;
+            }
+            if (dep == o) {
+                build_error_at(b, pos, "SLO \"%s\" depends on itself", o->depends_on[k]);
+                all_found = false;
+                continue;
+            }
+            product *= dep->objective / 100;
+        }
+        if (o->n_depends_on > 0) {
+            memset(mark, 0, b->n_slos);
+            if (build_reaches(b, o, o, mark))
+                diag_add(b->diags, DIAG_ERROR, o->pos.file, o->pos.line, o->pos.col,
+                         "depends_on of %s/%s leads back to itself: dependencies form a cycle",
+                         o->service->name, o->name);
+        }
+        if (all_found && product * 100 < o->objective - 1e-9)
+            diag_add(b->diags, DIAG_WARNING, o->depends_on_pos[0].file,
+                     o->depends_on_pos[0].line, o->depends_on_pos[0].col,
+                     "the SLOs %s/%s depends on promise at most %.6g%% together (the product "
+                     "of their objectives), below its objective %g%%",
+                     o->service->name, o->name, product * 100, o->objective);
+    }
+    free(mark);
+}
+
+static int build_slo_cmp(const void *pa, const void *pb)
+{
+    const struct rules_slo *a = *(const struct rules_slo *const *)pa;
+    const struct rules_slo *b = *(const struct rules_slo *const *)pb;
+    int c = strcmp(a->service->name, b->service->name);
+    return c != 0 ? c : strcmp(a->name, b->name);
+}
+
+static int build_service_cmp(const void *pa, const void *pb)
+{
+    const struct rules_service *a = *(const struct rules_service *const *)pa;
+    const struct rules_service *b = *(const struct rules_service *const *)pb;
+    return strcmp(a->name, b->name);
+}
+
+int build_finish(struct build *b)
+{
+    size_t errors_before = b->diags->errors;
+    for (size_t i = 0; i < b->n_slos; i++) {
+        struct rules_slo *o = b->slos[i];
+        for (size_t k = 0; k < o->labels.n; k++) {
+            const char *name = o->labels.v[k].name;
+            for (size_t j = 0; j < o->service->labels.n; j++)
+                if (strcmp(name, o->service->labels.v[j].name) == 0)
+                    build_error_at(b, &o->pos,
+                                   "SLO label \"%s\" is also a label of service \"%s\": set it "
+                                   "in one place",
+                                   name, o->service->name);
+            for (size_t g = 0; g < o->n_group_by; g++)
+                if (strcmp(name, o->group_by[g]) == 0)
+                    build_error_at(b, &o->pos,
+                                   "label \"%s\" is both a fixed label and in group_by of %s",
+                                   name, o->name);
+        }
+    }
+    build_check_depends(b);
+
+    struct arena *a = &b->set->arena;
+    qsort(b->slos, b->n_slos, sizeof(*b->slos), build_slo_cmp);
+    qsort(b->services, b->n_services, sizeof(*b->services), build_service_cmp);
+    const struct rules_slo **slos = arena_alloc(a, (b->n_slos + 1) * sizeof(*slos));
+    for (size_t i = 0; i < b->n_slos; i++)
+        slos[i] = b->slos[i];
+    const struct rules_service **svcs = arena_alloc(a, (b->n_services + 1) * sizeof(*svcs));
+    for (size_t i = 0; i < b->n_services; i++) {
+        struct rules_service *s = b->services[i];
+        svcs[i] = s;
+        size_t n = 0;
+        for (size_t j = 0; j < b->n_slos; j++)
+            if (b->slos[j]->service == s)
+                n++;
+        const struct rules_slo **mine = arena_alloc(a, (n + 1) * sizeof(*mine));
+        n = 0;
+        for (size_t j = 0; j < b->n_slos; j++)
+            if (b->slos[j]->service == s)
+                mine[n++] = b->slos[j];
+        s->slos = mine;
+        s->n_slos = n;
+    }
+    b->set->slos = slos;
+    b->set->n_slos = b->n_slos;
+    b->set->services = svcs;
+    b->set->n_services = b->n_services;
+    free(b->slos);
+    free(b->services);
+    b->slos = NULL;
+    b->services = NULL;
+    return b->diags->errors == errors_before ? 0 : -1;
+}

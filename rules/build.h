@@ -1,0 +1,56 @@
+/* build: assembling a rule set from the documents of its files. The three format readers
+ * (native, sloth, openslo) read fields with the shared checked readers below and add
+ * services and SLOs; build_finish checks the set as a whole. */
+#ifndef SLOE_BUILD_H
+#define SLOE_BUILD_H
+
+#include "rules.h"
+#include "ydoc.h"
+
+struct build {
+    struct rules_set *set; /* its arena holds everything built */
+    struct diag_list *diags;
+    struct rules_service **services;
+    size_t n_services, cap_services;
+    struct rules_slo **slos;
+    size_t n_slos, cap_slos;
+    bool too_many; /* RULES_MAX_SLOS reached and reported */
+};
+
+/* Finds the service called name or adds it. When it exists (from another file or document),
+ * its labels and scorecard must be the same; otherwise an error is reported at `at` and
+ * NULL returned. */
+struct rules_service *build_service(struct build *b, struct ydoc *d, yaml_node_t *at,
+                                    const char *name, struct rules_labels labels,
+                                    double excellent, double pass);
+
+/* Adds an SLO with every default filled in (30d rolling window, UTC, both alert tiers on,
+ * scoring weight 1 deduct 5 per 0.1). Reports a duplicate name or the SLO cap at `at` and
+ * returns NULL then. */
+struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at,
+                            struct rules_service *svc, const char *name, enum rules_format fmt);
+
+/* Checks the whole set (depends_on targets, cycles and support, label clashes, lines) and
+ * sorts it. Returns 0 when no error was found in the set. */
+int build_finish(struct build *b);
+
+/* Checked readers: each reports a message at the node naming WHAT and returns -1 on a
+ * bad value. */
+int build_name(struct ydoc *d, yaml_node_t *n, const char *what, const char **out);
+int build_labels(struct ydoc *d, yaml_node_t *n, const char *what, bool label_names,
+                 struct rules_labels *out);
+int build_percent(struct ydoc *d, yaml_node_t *n, const char *what, double *out);
+int build_query(struct ydoc *d, yaml_node_t *n, const char *what, bool need_window,
+                const char **out);
+int build_duration(struct ydoc *d, yaml_node_t *n, const char *what, int64_t min_ms,
+                   int64_t max_ms, int64_t *out);
+int build_timezone(struct ydoc *d, yaml_node_t *n, const char **out);
+
+/* Checks minimum <= warning <= objective, reporting at n. */
+void build_check_lines(struct ydoc *d, yaml_node_t *n, const struct rules_slo *slo);
+
+/* True when name may be used as a label of sloe's series. */
+bool build_label_name_ok(const char *name);
+bool build_label_reserved(const char *name);
+
+#endif
