@@ -26,7 +26,7 @@ EVAL_SRC     :=
 EXPORTER_SRC := exporter/cli.c
 LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
 MAIN_SRC     := exporter/main.c
-TEST_SRC     := tests/unit/harness.c tests/unit/test_main.c tests/unit/test_duration.c \
+TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
                 tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c
 FUZZ_TARGETS := fuzz_rules
 

@@ -256,24 +256,78 @@ struct rules_service *build_service(struct build *b, struct ydoc *d, yaml_node_t
     return s;
 }
 
+/* FNV-1a over "service/slo" without building the string. */
+static size_t build_hash(const char *svc, size_t svc_len, const char *name)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < svc_len; i++)
+        h = (h ^ (unsigned char)svc[i]) * 1099511628211ULL;
+    h = (h ^ '/') * 1099511628211ULL;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* The index in b->slos of service/name, or -1. */
+static long build_find(const struct build *b, const char *svc, size_t svc_len, const char *name)
+{
+    if (b->table_cap == 0)
+        return -1;
+    size_t mask = b->table_cap - 1;
+    for (size_t i = build_hash(svc, svc_len, name) & mask;; i = (i + 1) & mask) {
+        size_t slot = b->table[i];
+        if (slot == 0)
+            return -1;
+        const struct rules_slo *o = b->slos[slot - 1];
+        if (strlen(o->service->name) == svc_len && strncmp(o->service->name, svc, svc_len) == 0 &&
+            strcmp(o->name, name) == 0)
+            return (long)(slot - 1);
+    }
+}
+
+static void build_table_put(struct build *b, size_t idx)
+{
+    size_t mask = b->table_cap - 1;
+    const struct rules_slo *o = b->slos[idx];
+    size_t i = build_hash(o->service->name, strlen(o->service->name), o->name) & mask;
+    while (b->table[i] != 0)
+        i = (i + 1) & mask;
+    b->table[i] = idx + 1;
+}
+
+/* Keeps the table at most half full. */
+static void build_table_grow(struct build *b)
+{
+    if (2 * (b->n_slos + 1) <= b->table_cap)
+        return;
+    free(b->table);
+    b->table_cap = b->table_cap ? 2 * b->table_cap : 64;
+    b->table = calloc(b->table_cap, sizeof(*b->table));
+    if (b->table == NULL)
+        abort();
+    for (size_t i = 0; i < b->n_slos; i++)
+        build_table_put(b, i);
+}
+
 struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at,
                             struct rules_service *svc, const char *name, enum rules_format fmt)
 {
-    for (size_t i = 0; i < b->n_slos; i++) {
-        const struct rules_slo *o = b->slos[i];
-        if (o->service == svc && strcmp(o->name, name) == 0) {
-            ydoc_error(d, at, "duplicate SLO \"%s/%s\": first defined at %s:%u:%u", svc->name,
-                       name, o->pos.file, o->pos.line, o->pos.col);
-            return NULL;
-        }
+    if (b->too_many)
+        return NULL;
+    long dup = build_find(b, svc->name, strlen(svc->name), name);
+    if (dup >= 0) {
+        const struct rules_slo *o = b->slos[dup];
+        ydoc_error(d, at, "duplicate SLO \"%s/%s\": first defined at %s:%u:%u", svc->name, name,
+                   o->pos.file, o->pos.line, o->pos.col);
+        return NULL;
     }
     if (b->n_slos >= RULES_MAX_SLOS) {
-        if (!b->too_many)
-            ydoc_error(d, at, "more than %d SLOs in the rule set; split it across sloe shards",
-                       RULES_MAX_SLOS);
+        ydoc_error(d, at, "more than %d SLOs in the rule set; split it across sloe shards",
+                   RULES_MAX_SLOS);
         b->too_many = true;
         return NULL;
     }
+    build_table_grow(b);
     b->slos = build_grow(b->slos, &b->cap_slos, b->n_slos, sizeof(*b->slos));
     struct rules_slo *o = arena_alloc(&b->set->arena, sizeof(*o));
     o->service = svc;
@@ -292,24 +346,21 @@ struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at,
     o->pos.file = d->file;
     o->pos.line = ydoc_line(at);
     o->pos.col = ydoc_col(at);
-    b->slos[b->n_slos++] = o;
+    b->slos[b->n_slos] = o;
+    build_table_put(b, b->n_slos);
+    b->n_slos++;
     return o;
 }
 
 /* depends_on entries are checked once every file is read: the SLOs they name may come later. */
-static struct rules_slo *build_lookup(struct build *b, const char *ref)
+/* depends_on entries are checked once every file is read: the SLOs they name may come later.
+ * Returns the index in b->slos of the SLO ref ("service/slo") names, or -1. */
+static long build_lookup(struct build *b, const char *ref)
 {
     const char *slash = strchr(ref, '/');
     if (slash == NULL)
-        return NULL;
-    size_t svc_len = (size_t)(slash - ref);
-    for (size_t i = 0; i < b->n_slos; i++) {
-        struct rules_slo *o = b->slos[i];
-        if (strlen(o->service->name) == svc_len &&
-            strncmp(o->service->name, ref, svc_len) == 0 && strcmp(o->name, slash + 1) == 0)
-            return o;
-    }
-    return NULL;
+        return -1;
+    return build_find(b, ref, (size_t)(slash - ref), slash + 1);
 }
 
 static void build_error_at(struct build *b, const struct rules_pos *pos, const char *fmt, ...)
@@ -331,18 +382,15 @@ static bool build_reaches(struct build *b, const struct rules_slo *o,
                           const struct rules_slo *target, unsigned char *seen)
 {
     for (size_t i = 0; i < o->n_depends_on; i++) {
-        struct rules_slo *dep = build_lookup(b, o->depends_on[i]);
-        if (dep == NULL)
+        long j = build_lookup(b, o->depends_on[i]);
+        if (j < 0)
             continue;
-        if (dep == target)
+        if (b->slos[j] == target)
             return true;
-        size_t j;
-        for (j = 0; j < b->n_slos && b->slos[j] != dep; j++)
-            ;
         if (seen[j])
             continue;
         seen[j] = 1;
-        if (build_reaches(b, dep, target, seen))
+        if (build_reaches(b, b->slos[j], target, seen))
             return true;
     }
     return false;
@@ -359,7 +407,8 @@ static void build_check_depends(struct build *b)
         bool all_found = o->n_depends_on > 0;
         for (size_t k = 0; k < o->n_depends_on; k++) {
             const struct rules_pos *pos = &o->depends_on_pos[k];
-            struct rules_slo *dep = build_lookup(b, o->depends_on[k]);
+            long j = build_lookup(b, o->depends_on[k]);
+            struct rules_slo *dep = j >= 0 ? b->slos[j] : NULL;
             if (dep == NULL) {
                 build_error_at(b, pos,
                                "depends_on \"%s\" names no loaded SLO: write service/slo of an "
@@ -385,7 +434,7 @@ static void build_check_depends(struct build *b)
         if (all_found && product * 100 < o->objective - 1e-9)
             diag_add(b->diags, DIAG_WARNING, o->depends_on_pos[0].file,
                      o->depends_on_pos[0].line, o->depends_on_pos[0].col,
-                     "the SLOs %s/%s depends on promise at most %.6g%% together (the product "
+                     "the SLOs %s/%s depends on promise at most %.10g%% together (the product "
                      "of their objectives), below its objective %g%%",
                      o->service->name, o->name, product * 100, o->objective);
     }
@@ -457,6 +506,8 @@ int build_finish(struct build *b)
     b->set->n_services = b->n_services;
     free(b->slos);
     free(b->services);
+    free(b->table);
+    b->table = NULL;
     b->slos = NULL;
     b->services = NULL;
     return b->diags->errors == errors_before ? 0 : -1;

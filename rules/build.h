@@ -15,6 +15,8 @@ struct build {
     struct rules_slo **slos;
     size_t n_slos, cap_slos;
     bool too_many; /* RULES_MAX_SLOS reached and reported */
+    size_t *table;   /* open addressing: index + 1 into slos by service and name; 0 free */
+    size_t table_cap;
 };
 
 /* Finds the service called name or adds it. When it exists (from another file or document),

@@ -1,6 +1,8 @@
 #include "diag.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +14,49 @@ static char *diag_xstrdup(const char *s)
     return d;
 }
 
+static uint64_t diag_hash(const char *file, unsigned line, unsigned col, const char *msg)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = file; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ line) * 1099511628211ULL;
+    h = (h ^ col) * 1099511628211ULL;
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h | 1; /* 0 marks a free slot */
+}
+
+/* Returns true when h was already there; otherwise adds it. */
+static bool diag_seen(struct diag_list *l, uint64_t h)
+{
+    if (l->seen_cap == 0) {
+        l->seen_cap = 4 * DIAG_MAX;
+        l->seen = calloc(l->seen_cap, sizeof(*l->seen));
+        if (l->seen == NULL)
+            abort();
+    }
+    size_t mask = l->seen_cap - 1, i = (size_t)h & mask;
+    while (l->seen[i] != 0) {
+        if (l->seen[i] == h)
+            return true;
+        i = (i + 1) & mask;
+    }
+    l->seen[i] = h;
+    return false;
+}
+
 void diag_add(struct diag_list *l, enum diag_severity sev, const char *file, unsigned line,
               unsigned col, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (file == NULL)
+        file = "-";
+    if (l->n < DIAG_MAX && diag_seen(l, diag_hash(file, line, col, buf)))
+        return;
     if (sev == DIAG_ERROR)
         l->errors++;
     else
@@ -27,13 +69,8 @@ void diag_add(struct diag_list *l, enum diag_severity sev, const char *file, uns
         if (l->v == NULL)
             abort();
     }
-    va_list ap;
-    va_start(ap, fmt);
-    char buf[1024];
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
     struct diag *d = &l->v[l->n++];
-    d->file = diag_xstrdup(file ? file : "-");
+    d->file = diag_xstrdup(file);
     d->line = line;
     d->col = col;
     d->severity = sev;
@@ -78,5 +115,6 @@ void diag_free(struct diag_list *l)
         free(l->v[i].msg);
     }
     free(l->v);
+    free(l->seen);
     memset(l, 0, sizeof(*l));
 }

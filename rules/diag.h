@@ -4,6 +4,7 @@
 #define SLOE_DIAG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum diag_severity { DIAG_ERROR, DIAG_WARNING };
@@ -21,9 +22,12 @@ struct diag_list {
     struct diag *v;
     size_t n, cap;
     size_t errors, warnings;
+    uint64_t *seen; /* hashes of the entries kept, to drop exact repeats (aliases) */
+    size_t seen_cap;
 };
 
-/* Adds a problem; file is copied. Past DIAG_MAX entries problems are counted, not kept. */
+/* Adds a problem; file is copied. The same message at the same place is kept once (a node
+ * reached through several aliases). Past DIAG_MAX entries problems are counted, not kept. */
 void diag_add(struct diag_list *l, enum diag_severity sev, const char *file, unsigned line,
               unsigned col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 

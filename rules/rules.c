@@ -252,10 +252,9 @@ static int rules_read_file(const char *path, char **data, size_t *len, struct di
 
 /* Reads every parsed document into the set and checks it; frees the documents. */
 static int rules_build(struct rules_set *set, struct rules_docs *docs, struct diag_list *diags,
-                       struct rules_set **out)
+                       size_t errors_before, struct rules_set **out)
 {
     struct build b = {.set = set, .diags = diags};
-    size_t errors_before = diags->errors;
 
     struct openslo_sli *slis = calloc(docs->n + 1, sizeof(*slis));
     if (slis == NULL)
@@ -324,6 +323,7 @@ int rules_load_files(const char *const *files, size_t n, struct rules_set **out,
     set->files = names;
     set->n_files = n;
     struct rules_docs docs = {0};
+    size_t errors_before = diags->errors;
     for (size_t i = 0; i < n; i++) {
         char *data;
         size_t len;
@@ -332,7 +332,7 @@ int rules_load_files(const char *const *files, size_t n, struct rules_set **out,
         rules_parse(files[i], data, len, set, &docs, diags);
         free(data);
     }
-    return rules_build(set, &docs, diags, out);
+    return rules_build(set, &docs, diags, errors_before, out);
 }
 
 int rules_load_buffer(const char *name, const char *data, size_t len, struct rules_set **out,
@@ -346,8 +346,9 @@ int rules_load_buffer(const char *name, const char *data, size_t len, struct rul
     set->files = names;
     set->n_files = 1;
     struct rules_docs docs = {0};
+    size_t errors_before = diags->errors;
     rules_parse(name, data, len, set, &docs, diags);
-    return rules_build(set, &docs, diags, out);
+    return rules_build(set, &docs, diags, errors_before, out);
 }
 
 void rules_set_free(struct rules_set *set)

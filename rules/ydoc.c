@@ -59,6 +59,11 @@ static bool ydoc_visit(struct ydoc *d, const yaml_node_t *n)
 {
     if (d->over)
         return false;
+    if (d->diags->errors >= DIAG_MAX) {
+        d->over = true;
+        ydoc_error(d, n, "more than %d problems: stopped reading; fix these first", DIAG_MAX);
+        return false;
+    }
     if (++d->visits > RULES_MAX_VISITS) {
         d->over = true;
         ydoc_error(d, n,

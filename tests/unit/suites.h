@@ -1,0 +1,12 @@
+/* The test suites, in the order they run. Each test file defines one array. */
+extern const struct harness_test suite_duration[];
+extern const struct harness_test suite_rules[];
+extern const struct harness_test suite_corpus[];
+extern const struct harness_test suite_cli[];
+
+static const struct harness_suite harness_suites[] = {
+    {"duration", suite_duration},
+    {"rules", suite_rules},
+    {"corpus", suite_corpus},
+    {"cli", suite_cli},
+};

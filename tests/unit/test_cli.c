@@ -1,0 +1,122 @@
+/* The sloe command line, run as a user runs it: exit codes, messages, summary lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int run(const char *a1, const char *a2, const char *a3, char **out, char **err)
+{
+    char *argv[] = {(char *)harness_sloe(), (char *)a1, (char *)a2, (char *)a3, NULL};
+    return harness_run(argv, out, err);
+}
+
+static void version_and_help(void)
+{
+    char *out, *err;
+    EXPECT_INT(run("--version", NULL, NULL, &out, &err), 0);
+    EXPECT_CONTAINS(out, "sloe version ");
+    free(out);
+    free(err);
+    EXPECT_INT(run("--help", NULL, NULL, &out, &err), 0);
+    EXPECT_CONTAINS(out, "usage: sloe COMMAND");
+    EXPECT_CONTAINS(out, "check FILE|DIR...");
+    free(out);
+    free(err);
+    EXPECT_INT(run("check", "--help", NULL, &out, &err), 0);
+    EXPECT_CONTAINS(out, "usage: sloe check FILE|DIR...");
+    EXPECT_CONTAINS(out, "0 valid, 1 invalid, 2 usage");
+    free(out);
+    free(err);
+}
+
+static void usage_errors(void)
+{
+    char *out, *err;
+    EXPECT_INT(run(NULL, NULL, NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "usage: sloe COMMAND");
+    free(out);
+    free(err);
+    EXPECT_INT(run("frobnicate", NULL, NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "unknown command \"frobnicate\"");
+    free(out);
+    free(err);
+    EXPECT_INT(run("check", NULL, NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "no rule files given");
+    free(out);
+    free(err);
+    EXPECT_INT(run("check", "--strict", "x.yaml", &out, &err), 2);
+    EXPECT_CONTAINS(err, "unknown flag --strict");
+    free(out);
+    free(err);
+    EXPECT_INT(run("eval", NULL, NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "\"eval\" is not in this version");
+    free(out);
+    free(err);
+}
+
+static void check_valid(void)
+{
+    char *out, *err;
+    EXPECT_INT(run("check", "rules/examples/", NULL, &out, &err), 0);
+    EXPECT_STR(err, "");
+    /* One line: "N files, M SLOs: OK". */
+    unsigned files = 0, slos = 0;
+    EXPECT_INT(sscanf(out, "%u files, %u SLOs: OK\n", &files, &slos), 2);
+    EXPECT(files >= 8);
+    EXPECT(slos >= files);
+    EXPECT_INT(strchr(out, '\n') - out + 1, (long long)strlen(out));
+    free(out);
+    free(err);
+    EXPECT_INT(run("check", "tests/rules/same/native.yaml", NULL, &out, &err), 0);
+    EXPECT_STR(out, "1 file, 1 SLO: OK\n");
+    free(out);
+    free(err);
+    /* A quoted glob is expanded by sloe itself. */
+    EXPECT_INT(run("check", "tests/rules/same/*.yaml", NULL, &out, &err), 1);
+    EXPECT_CONTAINS(err, "duplicate SLO \"checkout/availability\"");
+    free(out);
+    free(err);
+}
+
+static void check_invalid(void)
+{
+    char path[] = "/tmp/sloe-cli-XXXXXX.yaml";
+    int fd = mkstemps(path, 5);
+    static const char text[] = "version: sloe/v1\n"
+                               "services:\n"
+                               "  - name: api\n"
+                               "    slos:\n"
+                               "      - name: a\n"
+                               "        objective: 99.9\n"
+                               "        warning: 99.95\n"
+                               "        timezone: Moon/Base\n"
+                               "        sli: {uptime: {query: up}}\n";
+    EXPECT_INT(write(fd, text, sizeof(text) - 1), (long long)sizeof(text) - 1);
+    close(fd);
+    char *out, *err;
+    EXPECT_INT(run("check", path, NULL, &out, &err), 1);
+    EXPECT_STR(out, "");
+    char want[512];
+    snprintf(want, sizeof(want), "%s:7:18: warning 99.95 is above the objective 99.9", path);
+    EXPECT_CONTAINS(err, want);
+    snprintf(want, sizeof(want), "%s:8:19: unknown time zone \"Moon/Base\"", path);
+    EXPECT_CONTAINS(err, want);
+    EXPECT_CONTAINS(err, "sloe check: 2 errors\n");
+    free(out);
+    free(err);
+    unlink(path);
+    EXPECT_INT(run("check", "/nonexistent/rules.yaml", NULL, &out, &err), 1);
+    EXPECT_CONTAINS(err, "/nonexistent/rules.yaml: cannot open: No such file or directory");
+    free(out);
+    free(err);
+}
+
+const struct harness_test suite_cli[] = {
+    {"version_and_help", version_and_help},
+    {"usage_errors", usage_errors},
+    {"check_valid", check_valid},
+    {"check_invalid", check_invalid},
+    HARNESS_END,
+};
