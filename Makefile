@@ -59,6 +59,8 @@ check-asan:
 	    check-unit
 
 test: deps
+	$(MAKE) --no-print-directory format-check
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	$(MAKE) --no-print-directory check-unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan
 
@@ -66,7 +68,7 @@ test: deps
 # runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager).
 DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
             libprotobuf-c-dev protobuf-c-compiler libjansson-dev clang libclang-rt-14-dev \
-            tzdata groff-base prometheus prometheus-alertmanager
+            clang-format tzdata groff-base prometheus prometheus-alertmanager
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -98,7 +100,8 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	done
 
 format-check:
-	clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(TEST_SRC) $(wildcard rules/*.h evaluator/*.h exporter/*.h tests/unit/*.h)
+	@clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(TEST_SRC) $(FUZZ_TARGETS:%=tests/fuzz/%.c) \
+	    $(wildcard rules/*.h evaluator/*.h exporter/*.h tests/unit/*.h) && echo "format-check: OK"
 
 clean:
 	rm -rf build bin

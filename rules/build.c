@@ -11,8 +11,8 @@
 
 /* Labels sloe puts on its own series: a rule may not use them. */
 static const char *const build_reserved[] = {
-    "service", "slo", "window", "type", "state", "severity", "grade", "description",
-    "sli_kind", "timezone", "le", NULL,
+    "service", "slo",         "window",   "type",     "state", "severity",
+    "grade",   "description", "sli_kind", "timezone", "le",    NULL,
 };
 
 bool build_label_reserved(const char *name)
@@ -111,7 +111,8 @@ int build_labels(struct ydoc *d, yaml_node_t *n, const char *what, bool label_na
         v[k].value = value;
         k++;
     }
-    qsort(v, k, sizeof(*v), build_label_cmp);
+    if (k > 1)
+        qsort(v, k, sizeof(*v), build_label_cmp);
     out->n = k;
     out->v = v;
     return rc;
@@ -123,8 +124,7 @@ int build_percent(struct ydoc *d, yaml_node_t *n, const char *what, double *out)
     if (ydoc_number(d, n, what, &v) != 0)
         return -1;
     if (!(v > 0 && v < 100)) {
-        ydoc_error(d, n, "%s must be a percentage between 0 and 100 (exclusive), not %g", what,
-                   v);
+        ydoc_error(d, n, "%s must be a percentage between 0 and 100 (exclusive), not %g", what, v);
         return -1;
     }
     *out = v;
@@ -155,8 +155,8 @@ int build_query(struct ydoc *d, yaml_node_t *n, const char *what, bool need_wind
     return 0;
 }
 
-int build_duration(struct ydoc *d, yaml_node_t *n, const char *what, int64_t min_ms,
-                   int64_t max_ms, int64_t *out)
+int build_duration(struct ydoc *d, yaml_node_t *n, const char *what, int64_t min_ms, int64_t max_ms,
+                   int64_t *out)
 {
     const char *s = ydoc_scalar(n);
     int64_t ms;
@@ -170,8 +170,7 @@ int build_duration(struct ydoc *d, yaml_node_t *n, const char *what, int64_t min
     if (ms < min_ms || ms > max_ms) {
         char a[32], b[32];
         ydoc_error(d, n, "%s must be between %s and %s, not %s", what,
-                   duration_format(min_ms, a, sizeof(a)), duration_format(max_ms, b, sizeof(b)),
-                   s);
+                   duration_format(min_ms, a, sizeof(a)), duration_format(max_ms, b, sizeof(b)), s);
         return -1;
     }
     *out = ms;
@@ -197,11 +196,15 @@ int build_timezone(struct ydoc *d, yaml_node_t *n, const char **out)
 void build_check_lines(struct ydoc *d, yaml_node_t *n, const struct rules_slo *slo)
 {
     if (slo->warning > slo->objective)
-        ydoc_error(d, n, "warning %g is above the objective %g: the warning line must be <= "
-                   "the objective", slo->warning, slo->objective);
+        ydoc_error(d, n,
+                   "warning %g is above the objective %g: the warning line must be <= "
+                   "the objective",
+                   slo->warning, slo->objective);
     if (slo->minimum > slo->warning)
-        ydoc_error(d, n, "minimum %g is above the warning line %g: the minimum must be <= "
-                   "warning <= objective", slo->minimum, slo->warning);
+        ydoc_error(d, n,
+                   "minimum %g is above the warning line %g: the minimum must be <= "
+                   "warning <= objective",
+                   slo->minimum, slo->warning);
 }
 
 static bool build_labels_equal(const struct rules_labels *a, const struct rules_labels *b)
@@ -226,8 +229,8 @@ static void *build_grow(void *v, size_t *cap, size_t n, size_t size)
 }
 
 struct rules_service *build_service(struct build *b, struct ydoc *d, yaml_node_t *at,
-                                    const char *name, struct rules_labels labels,
-                                    double excellent, double pass)
+                                    const char *name, struct rules_labels labels, double excellent,
+                                    double pass)
 {
     for (size_t i = 0; i < b->n_services; i++) {
         struct rules_service *s = b->services[i];
@@ -432,8 +435,8 @@ static void build_check_depends(struct build *b)
                          o->service->name, o->name);
         }
         if (all_found && product * 100 < o->objective - 1e-9)
-            diag_add(b->diags, DIAG_WARNING, o->depends_on_pos[0].file,
-                     o->depends_on_pos[0].line, o->depends_on_pos[0].col,
+            diag_add(b->diags, DIAG_WARNING, o->depends_on_pos[0].file, o->depends_on_pos[0].line,
+                     o->depends_on_pos[0].col,
                      "the SLOs %s/%s depends on promise at most %.10g%% together (the product "
                      "of their objectives), below its objective %g%%",
                      o->service->name, o->name, product * 100, o->objective);
@@ -472,15 +475,17 @@ int build_finish(struct build *b)
             for (size_t g = 0; g < o->n_group_by; g++)
                 if (strcmp(name, o->group_by[g]) == 0)
                     build_error_at(b, &o->pos,
-                                   "label \"%s\" is both a fixed label and in group_by of %s",
-                                   name, o->name);
+                                   "label \"%s\" is both a fixed label and in group_by of %s", name,
+                                   o->name);
         }
     }
     build_check_depends(b);
 
     struct arena *a = &b->set->arena;
-    qsort(b->slos, b->n_slos, sizeof(*b->slos), build_slo_cmp);
-    qsort(b->services, b->n_services, sizeof(*b->services), build_service_cmp);
+    if (b->n_slos > 1)
+        qsort(b->slos, b->n_slos, sizeof(*b->slos), build_slo_cmp);
+    if (b->n_services > 1)
+        qsort(b->services, b->n_services, sizeof(*b->services), build_service_cmp);
     const struct rules_slo **slos = arena_alloc(a, (b->n_slos + 1) * sizeof(*slos));
     for (size_t i = 0; i < b->n_slos; i++)
         slos[i] = b->slos[i];

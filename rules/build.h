@@ -15,7 +15,7 @@ struct build {
     struct rules_slo **slos;
     size_t n_slos, cap_slos;
     bool too_many; /* RULES_MAX_SLOS reached and reported */
-    size_t *table;   /* open addressing: index + 1 into slos by service and name; 0 free */
+    size_t *table; /* open addressing: index + 1 into slos by service and name; 0 free */
     size_t table_cap;
 };
 
@@ -23,8 +23,8 @@ struct build {
  * its labels and scorecard must be the same; otherwise an error is reported at `at` and
  * NULL returned. */
 struct rules_service *build_service(struct build *b, struct ydoc *d, yaml_node_t *at,
-                                    const char *name, struct rules_labels labels,
-                                    double excellent, double pass);
+                                    const char *name, struct rules_labels labels, double excellent,
+                                    double pass);
 
 /* Adds an SLO with every default filled in (30d rolling window, UTC, both alert tiers on,
  * scoring weight 1 deduct 5 per 0.1). Reports a duplicate name or the SLO cap at `at` and
@@ -44,8 +44,8 @@ int build_labels(struct ydoc *d, yaml_node_t *n, const char *what, bool label_na
 int build_percent(struct ydoc *d, yaml_node_t *n, const char *what, double *out);
 int build_query(struct ydoc *d, yaml_node_t *n, const char *what, bool need_window,
                 const char **out);
-int build_duration(struct ydoc *d, yaml_node_t *n, const char *what, int64_t min_ms,
-                   int64_t max_ms, int64_t *out);
+int build_duration(struct ydoc *d, yaml_node_t *n, const char *what, int64_t min_ms, int64_t max_ms,
+                   int64_t *out);
 int build_timezone(struct ydoc *d, yaml_node_t *n, const char **out);
 
 /* Checks minimum <= warning <= objective, reporting at n. */

@@ -10,11 +10,11 @@
 enum diag_severity { DIAG_ERROR, DIAG_WARNING };
 
 struct diag {
-    char *file; /* owned */
+    char *file;    /* owned */
     unsigned line; /* 1-based; 0 when the problem has no place in the file */
     unsigned col;  /* 1-based */
     enum diag_severity severity;
-    char *msg; /* owned */
+    char *msg;  /* owned */
     size_t seq; /* order of adding, to keep sorting stable */
 };
 

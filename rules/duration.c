@@ -10,8 +10,12 @@ struct duration_unit {
 
 /* Largest first: the order a duration must be written in. */
 static const struct duration_unit duration_units[] = {
-    {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-    {"h", 3600LL * 1000},            {"m", 60LL * 1000},             {"s", 1000},
+    {"y", 365LL * 24 * 3600 * 1000},
+    {"w", 7LL * 24 * 3600 * 1000},
+    {"d", 24LL * 3600 * 1000},
+    {"h", 3600LL * 1000},
+    {"m", 60LL * 1000},
+    {"s", 1000},
     {"ms", 1},
 };
 enum { DURATION_NUNITS = sizeof(duration_units) / sizeof(duration_units[0]) };

@@ -12,12 +12,11 @@ static const char *const native_top_keys[] = {"version", "services", NULL};
 static const char *const native_service_keys[] = {"name", "labels", "scorecard", "slos", NULL};
 static const char *const native_scorecard_keys[] = {"excellent", "pass", NULL};
 static const char *const native_slo_keys[] = {
-    "name",       "description",   "objective",  "warning",    "minimum",
-    "window",     "timezone",      "sli",        "group_by",   "service_hours",
-    "exclusions", "depends_on",    "alerting",   "scoring",    "sla_credits",
-    "labels",     NULL,
+    "name",     "description", "objective",   "warning",       "minimum",    "window",
+    "timezone", "sli",         "group_by",    "service_hours", "exclusions", "depends_on",
+    "alerting", "scoring",     "sla_credits", "labels",        NULL,
 };
-static const char *const native_sli_keys[] = {"events", "latency", "raw",
+static const char *const native_sli_keys[] = {"events", "latency",   "raw",
                                               "uptime", "timeslice", NULL};
 static const char *const native_events_keys[] = {"good_query", "bad_query", "total_query", NULL};
 static const char *const native_latency_keys[] = {"metric", "selector", "threshold", NULL};
@@ -26,8 +25,8 @@ static const char *const native_uptime_keys[] = {"query", NULL};
 static const char *const native_timeslice_keys[] = {"query", "op", "value", "slice", NULL};
 static const char *const native_hours_keys[] = {"days", "start", "end", NULL};
 static const char *const native_exclusion_keys[] = {"start", "end", "reason", NULL};
-static const char *const native_alerting_keys[] = {"page", "ticket", "name", "labels",
-                                                   "annotations", NULL};
+static const char *const native_alerting_keys[] = {"page",   "ticket",      "name",
+                                                   "labels", "annotations", NULL};
 static const char *const native_tier_keys[] = {"labels", "annotations", NULL};
 static const char *const native_scoring_keys[] = {"weight", "deduct", "per", NULL};
 static const char *const native_credit_keys[] = {"below", "credit", NULL};
@@ -91,14 +90,15 @@ static void native_sli(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
         if (sel != NULL && ydoc_str(d, sel, "selector", &s->selector) == 0) {
             size_t len = strlen(s->selector);
             if (len > 0 && (s->selector[0] != '{' || s->selector[len - 1] != '}'))
-                ydoc_error(d, sel, "selector must be a matcher list in braces, like "
-                                   "'{job=\"api\"}'");
+                ydoc_error(d, sel,
+                           "selector must be a matcher list in braces, like "
+                           "'{job=\"api\"}'");
         }
         yaml_node_t *t = ydoc_need(d, v, "threshold", "sli.latency");
-        if (t != NULL && ydoc_number(d, t, "threshold", &s->threshold) == 0 &&
-            !(s->threshold > 0))
-            ydoc_error(d, t, "threshold must be above 0 (the le bucket boundary, in the "
-                             "histogram's unit)");
+        if (t != NULL && ydoc_number(d, t, "threshold", &s->threshold) == 0 && !(s->threshold > 0))
+            ydoc_error(d, t,
+                       "threshold must be above 0 (the le bucket boundary, in the "
+                       "histogram's unit)");
     } else if (strcmp(kind, "raw") == 0) {
         s->kind = RULES_SLI_RAW;
         if (ydoc_map(d, v, "sli.raw", native_raw_keys) != 0)
@@ -123,8 +123,9 @@ static void native_sli(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
         yaml_node_t *op = ydoc_get(d, v, "op");
         yaml_node_t *val = ydoc_get(d, v, "value");
         if ((op == NULL) != (val == NULL))
-            ydoc_error(d, v, "sli.timeslice needs op and value together (or neither, to "
-                             "average the slice values)");
+            ydoc_error(d, v,
+                       "sli.timeslice needs op and value together (or neither, to "
+                       "average the slice values)");
         if (op != NULL) {
             const char *ops = ydoc_scalar(op);
             static const char *const names[] = {"lt", "lte", "gt", "gte", NULL};
@@ -398,8 +399,7 @@ static void native_tier(struct ydoc *d, yaml_node_t *n, const char *what,
             return;
         t->enabled = true;
         (void)build_labels(d, ydoc_get(d, n, "labels"), "alert labels", true, &t->labels);
-        (void)build_labels(d, ydoc_get(d, n, "annotations"), "annotations", false,
-                           &t->annotations);
+        (void)build_labels(d, ydoc_get(d, n, "annotations"), "annotations", false, &t->annotations);
         return;
     }
     (void)ydoc_bool(d, n, what, &t->enabled);
@@ -470,12 +470,14 @@ static void native_credits(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
                        "before (%g); list tiers from the smallest shortfall to the largest",
                        t.below, v[k - 1].below);
         else if (k > 0 && !(t.credit > v[k - 1].credit))
-            ydoc_error(d, c, "credit tiers out of order: credit %g must be higher than the tier "
-                             "before (%g)",
+            ydoc_error(d, c,
+                       "credit tiers out of order: credit %g must be higher than the tier "
+                       "before (%g)",
                        t.credit, v[k - 1].credit);
         if (t.below > o->objective)
-            ydoc_warn(d, b, "credit tier below %g is above the objective %g: credit is owed "
-                            "while the objective is met",
+            ydoc_warn(d, b,
+                      "credit tier below %g is above the objective %g: credit is owed "
+                      "while the objective is met",
                       t.below, o->objective);
         v[k++] = t;
     }
@@ -484,8 +486,8 @@ static void native_credits(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
 }
 
 /* A list of strings, each checked by check (which reports its own errors) when given. */
-static size_t native_strings(struct ydoc *d, yaml_node_t *n, const char *what,
-                             const char ***out, struct rules_pos **pos)
+static size_t native_strings(struct ydoc *d, yaml_node_t *n, const char *what, const char ***out,
+                             struct rules_pos **pos)
 {
     *out = NULL;
     int len = ydoc_seq_len(d, n, what);
@@ -551,8 +553,7 @@ static void native_depends(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
     o->n_depends_on = k;
 }
 
-static void native_slo(struct build *b, struct ydoc *d, yaml_node_t *n,
-                       struct rules_service *svc)
+static void native_slo(struct build *b, struct ydoc *d, yaml_node_t *n, struct rules_service *svc)
 {
     if (ydoc_map(d, n, "an SLO", native_slo_keys) != 0)
         return;
@@ -630,8 +631,9 @@ static void native_service(struct build *b, struct ydoc *d, yaml_node_t *n)
         if (p != NULL && ydoc_number(d, p, "pass", &pass) != 0)
             ok = false;
         if (ok && !(pass >= 0 && pass <= excellent && excellent <= 100))
-            ydoc_error(d, sc, "scorecard lines must satisfy 0 <= pass <= excellent <= 100 "
-                              "(got pass %g, excellent %g)",
+            ydoc_error(d, sc,
+                       "scorecard lines must satisfy 0 <= pass <= excellent <= 100 "
+                       "(got pass %g, excellent %g)",
                        pass, excellent);
     }
     struct rules_service *svc = NULL;

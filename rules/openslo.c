@@ -15,17 +15,24 @@ static const char *const openslo_slo_keys[] = {
     "budgetingMethod", "objectives", "alertPolicies", NULL,
 };
 static const char *const openslo_indicator_keys[] = {"metadata", "spec", NULL};
-static const char *const openslo_sli_spec_keys[] = {"description", "ratioMetric",
-                                                    "thresholdMetric", NULL};
-static const char *const openslo_ratio_keys[] = {"counter", "good",    "bad",
-                                                 "total",   "rawType", "raw", NULL};
+static const char *const openslo_sli_spec_keys[] = {"description", "ratioMetric", "thresholdMetric",
+                                                    NULL};
+static const char *const openslo_ratio_keys[] = {"counter", "good", "bad", "total",
+                                                 "rawType", "raw",  NULL};
 static const char *const openslo_metric_keys[] = {"metricSource", NULL};
 static const char *const openslo_source_keys[] = {"metricSourceRef", "type", "spec", NULL};
 static const char *const openslo_window_keys[] = {"duration", "isRolling", "calendar", NULL};
 static const char *const openslo_calendar_keys[] = {"startTime", "timeZone", NULL};
 static const char *const openslo_objective_keys[] = {
-    "displayName",     "op",          "value",        "target",          "targetPercent",
-    "timeSliceTarget", "timeSliceWindow", "compositeWeight", NULL,
+    "displayName",
+    "op",
+    "value",
+    "target",
+    "targetPercent",
+    "timeSliceTarget",
+    "timeSliceWindow",
+    "compositeWeight",
+    NULL,
 };
 
 const char *openslo_sli_name(struct ydoc *d, yaml_node_t *root)
@@ -71,8 +78,9 @@ static const char *openslo_query(struct ydoc *d, yaml_node_t *n, const char *wha
     yaml_node_t *type = ydoc_get(d, src, "type");
     const char *t = ydoc_scalar(type);
     if (type != NULL && (t == NULL || strcasecmp(t, "Prometheus") != 0)) {
-        ydoc_error(d, type, "metricSource type \"%.40s\" is not supported: sloe reads "
-                            "Prometheus queries",
+        ydoc_error(d, type,
+                   "metricSource type \"%.40s\" is not supported: sloe reads "
+                   "Prometheus queries",
                    t ? t : "");
         return NULL;
     }
@@ -120,8 +128,7 @@ static void openslo_labels(struct ydoc *d, yaml_node_t *n, struct rules_labels *
     }
     /* Build a flattened copy as scalar values, then read it as ordinary labels. */
     if (len > RULES_MAX_LABELS) {
-        ydoc_error(d, n, "metadata.labels has %d entries; the limit is %d", len,
-                   RULES_MAX_LABELS);
+        ydoc_error(d, n, "metadata.labels has %d entries; the limit is %d", len, RULES_MAX_LABELS);
         return;
     }
     struct rules_label *v = arena_alloc(d->arena, (size_t)len * sizeof(*v) + 1);
@@ -132,8 +139,9 @@ static void openslo_labels(struct ydoc *d, yaml_node_t *n, struct rules_labels *
         if (ydoc_str(d, kn, "metadata.labels", &name) != 0)
             continue;
         if (!build_label_name_ok(name) || build_label_reserved(name)) {
-            ydoc_error(d, kn, "\"%.100s\" cannot be a label of sloe's series: use letters, "
-                              "digits and '_', and no name sloe sets itself",
+            ydoc_error(d, kn,
+                       "\"%.100s\" cannot be a label of sloe's series: use letters, "
+                       "digits and '_', and no name sloe sets itself",
                        name);
             continue;
         }
@@ -204,13 +212,13 @@ static void openslo_window(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
                    s ? s : "");
         return;
     }
-    (void)build_duration(d, dur, "timeWindow duration", 5 * 60 * 1000LL,
-                         400 * 24 * 3600 * 1000LL, &o->window.duration_ms);
+    (void)build_duration(d, dur, "timeWindow duration", 5 * 60 * 1000LL, 400 * 24 * 3600 * 1000LL,
+                         &o->window.duration_ms);
 }
 
 /* The indicator spec (an SLI document's spec) gives the SLI for one objective. */
-static void openslo_sli(struct ydoc *d, yaml_node_t *spec, const char *budgeting,
-                        struct ydoc *od, yaml_node_t *obj, struct rules_slo *o)
+static void openslo_sli(struct ydoc *d, yaml_node_t *spec, const char *budgeting, struct ydoc *od,
+                        yaml_node_t *obj, struct rules_slo *o)
 {
     if (ydoc_map(d, spec, "indicator spec", openslo_sli_spec_keys) != 0)
         return;
@@ -228,8 +236,7 @@ static void openslo_sli(struct ydoc *d, yaml_node_t *spec, const char *budgeting
         s->slice_ms = 60 * 1000;
         yaml_node_t *w = ydoc_get(od, obj, "timeSliceWindow");
         if (w != NULL)
-            (void)build_duration(od, w, "timeSliceWindow", 1000, 24 * 3600 * 1000LL,
-                                 &s->slice_ms);
+            (void)build_duration(od, w, "timeSliceWindow", 1000, 24 * 3600 * 1000LL, &s->slice_ms);
     }
     if (thr != NULL) {
         if (!slices) {
@@ -266,8 +273,8 @@ static void openslo_sli(struct ydoc *d, yaml_node_t *spec, const char *budgeting
         }
         yaml_node_t *rt = ydoc_need(d, ratio, "rawType", "ratioMetric with raw");
         const char *rts = ydoc_scalar(rt);
-        if (rt != NULL && (rts == NULL || (strcmp(rts, "success") != 0 &&
-                                           strcmp(rts, "failure") != 0))) {
+        if (rt != NULL &&
+            (rts == NULL || (strcmp(rts, "success") != 0 && strcmp(rts, "failure") != 0))) {
             ydoc_error(d, rt, "rawType must be success or failure");
             return;
         }
@@ -314,8 +321,7 @@ static void openslo_sli(struct ydoc *d, yaml_node_t *spec, const char *budgeting
     }
 }
 
-static const struct openslo_sli *openslo_find(const struct openslo_index *index,
-                                              const char *name)
+static const struct openslo_sli *openslo_find(const struct openslo_index *index, const char *name)
 {
     for (size_t i = 0; i < index->n; i++)
         if (strcmp(index->v[i].name, name) == 0)
@@ -372,11 +378,12 @@ void openslo_read(struct build *b, struct ydoc *d, yaml_node_t *root,
     yaml_node_t *bm = ydoc_get(d, spec, "budgetingMethod");
     if (bm != NULL) {
         budgeting = ydoc_scalar(bm);
-        if (budgeting == NULL || (strcmp(budgeting, "Occurrences") != 0 &&
-                                  strcmp(budgeting, "Timeslices") != 0 &&
-                                  strcmp(budgeting, "RatioTimeslices") != 0)) {
-            ydoc_error(d, bm, "budgetingMethod must be Occurrences, Timeslices or "
-                              "RatioTimeslices");
+        if (budgeting == NULL ||
+            (strcmp(budgeting, "Occurrences") != 0 && strcmp(budgeting, "Timeslices") != 0 &&
+             strcmp(budgeting, "RatioTimeslices") != 0)) {
+            ydoc_error(d, bm,
+                       "budgetingMethod must be Occurrences, Timeslices or "
+                       "RatioTimeslices");
             budgeting = "Occurrences";
         }
     }
@@ -395,8 +402,9 @@ void openslo_read(struct build *b, struct ydoc *d, yaml_node_t *root,
         const char *rn = ydoc_scalar(ref);
         const struct openslo_sli *found = rn ? openslo_find(index, rn) : NULL;
         if (found == NULL) {
-            ydoc_error(d, ref, "indicatorRef \"%.100s\" names no kind: SLI document in the "
-                               "files given",
+            ydoc_error(d, ref,
+                       "indicatorRef \"%.100s\" names no kind: SLI document in the "
+                       "files given",
                        rn ? rn : "");
         } else {
             sd = found->doc;
@@ -420,8 +428,9 @@ void openslo_read(struct build *b, struct ydoc *d, yaml_node_t *root,
             double f;
             if (ydoc_number(d, t, "target", &f) == 0) {
                 if (!(f > 0 && f < 1))
-                    ydoc_error(d, t, "target must be a fraction between 0 and 1 (0.999), or use "
-                                     "targetPercent");
+                    ydoc_error(d, t,
+                               "target must be a fraction between 0 and 1 (0.999), or use "
+                               "targetPercent");
                 else
                     objective = round(f * 1e11) / 1e9;
             }
@@ -430,10 +439,9 @@ void openslo_read(struct build *b, struct ydoc *d, yaml_node_t *root,
         }
         if (svc == NULL || name == NULL)
             continue;
-        const char *slo_name =
-            n_obj == 1 ? name : arena_printf(d->arena, "%s-%d", name, i + 1);
-        struct rules_slo *o = build_slo(b, d, n_obj == 1 ? root : obj, svc, slo_name,
-                                        RULES_FORMAT_OPENSLO);
+        const char *slo_name = n_obj == 1 ? name : arena_printf(d->arena, "%s-%d", name, i + 1);
+        struct rules_slo *o =
+            build_slo(b, d, n_obj == 1 ? root : obj, svc, slo_name, RULES_FORMAT_OPENSLO);
         if (o == NULL)
             continue;
         o->objective = o->warning = o->minimum = objective;

@@ -71,8 +71,7 @@ static void rules_yaml_error(struct diag_list *diags, const char *file, yaml_par
     const yaml_mark_t *m = &p->problem_mark;
     if (p->context != NULL)
         diag_add(diags, DIAG_ERROR, file, (unsigned)m->line + 1, (unsigned)m->column + 1,
-                 "YAML syntax: %s %s (line %zu)", problem, p->context,
-                 p->context_mark.line + 1);
+                 "YAML syntax: %s %s (line %zu)", problem, p->context, p->context_mark.line + 1);
     else
         diag_add(diags, DIAG_ERROR, file, (unsigned)m->line + 1, (unsigned)m->column + 1,
                  "YAML syntax: %s", problem);
@@ -145,16 +144,18 @@ static int rules_detect(struct rules_doc *rd)
     if (a != NULL && strncmp(a, "openslo/", 8) == 0)
         ydoc_error(d, an, "OpenSLO %.40s is not supported: sloe reads openslo/v1", a + 8);
     else if (a != NULL && strncmp(a, "sloth.slok.dev/", 15) == 0)
-        ydoc_error(d, an, "Sloth's Kubernetes PrometheusServiceLevel is not read: put its spec "
-                          "in a file with version: \"prometheus/v1\"");
+        ydoc_error(d, an,
+                   "Sloth's Kubernetes PrometheusServiceLevel is not read: put its spec "
+                   "in a file with version: \"prometheus/v1\"");
     else if (vn != NULL || an != NULL)
         ydoc_error(d, vn ? vn : an,
                    "unknown %s \"%.60s\": sloe reads version: sloe/v1, version: "
                    "\"prometheus/v1\" (Sloth) and apiVersion: openslo/v1",
                    vn ? "version" : "apiVersion", (v ? v : a) ? (v ? v : a) : "");
     else
-        ydoc_error(d, root, "missing field \"version\": start the file with version: sloe/v1 "
-                            "(or Sloth's \"prometheus/v1\", or OpenSLO's apiVersion)");
+        ydoc_error(d, root,
+                   "missing field \"version\": start the file with version: sloe/v1 "
+                   "(or Sloth's \"prometheus/v1\", or OpenSLO's apiVersion)");
     return -1;
 }
 
@@ -434,8 +435,7 @@ int rules_expand_paths(const char *const *paths, size_t n, char ***out, size_t *
             }
             free(ents);
             if (k == before) {
-                diag_add(diags, DIAG_ERROR, path, 0, 0,
-                         "directory holds no .yaml or .yml files");
+                diag_add(diags, DIAG_ERROR, path, 0, 0, "directory holds no .yaml or .yml files");
                 rc = -1;
             }
         } else if (strpbrk(path, "*?[") != NULL && stat(path, &st) != 0) {
@@ -487,8 +487,8 @@ static void rules_dump_slo(FILE *f, const struct rules_slo *o)
     const struct rules_sli *s = &o->sli;
     fprintf(f, "  slo %s\n", o->name);
     fprintf(f, "    description: %s\n", o->description);
-    fprintf(f, "    lines: objective=%.10g warning=%.10g minimum=%.10g\n", o->objective,
-            o->warning, o->minimum);
+    fprintf(f, "    lines: objective=%.10g warning=%.10g minimum=%.10g\n", o->objective, o->warning,
+            o->minimum);
     if (o->window.kind == RULES_WINDOW_ROLLING)
         fprintf(f, "    window: rolling %s\n",
                 duration_format(o->window.duration_ms, b1, sizeof(b1)));

@@ -116,7 +116,7 @@ struct rules_service;
 struct rules_slo {
     const struct rules_service *service;
     const char *name;
-    const char *description; /* "" when none */
+    const char *description;            /* "" when none */
     double objective, warning, minimum; /* percent; warning and minimum default to objective */
     struct rules_window window;
     const char *timezone;

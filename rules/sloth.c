@@ -3,8 +3,8 @@
 #include <string.h>
 
 static const char *const sloth_top_keys[] = {"version", "service", "labels", "slos", NULL};
-static const char *const sloth_slo_keys[] = {"name",   "objective", "description",
-                                             "labels", "sli",       "alerting", NULL};
+static const char *const sloth_slo_keys[] = {"name", "objective", "description", "labels",
+                                             "sli",  "alerting",  NULL};
 static const char *const sloth_sli_keys[] = {"events", "raw", "plugin", NULL};
 static const char *const sloth_events_keys[] = {"error_query", "total_query", NULL};
 static const char *const sloth_raw_keys[] = {"error_ratio_query", NULL};
@@ -20,8 +20,9 @@ static void sloth_sli(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
     yaml_node_t *raw = ydoc_get(d, n, "raw");
     yaml_node_t *plugin = ydoc_get(d, n, "plugin");
     if (plugin != NULL) {
-        ydoc_error(d, plugin, "Sloth SLI plugins are not supported: write the SLI as "
-                              "sli.events (error_query, total_query) or sli.raw");
+        ydoc_error(d, plugin,
+                   "Sloth SLI plugins are not supported: write the SLI as "
+                   "sli.events (error_query, total_query) or sli.raw");
         return;
     }
     if ((ev == NULL) == (raw == NULL)) {
@@ -48,8 +49,7 @@ static void sloth_sli(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
     }
 }
 
-static void sloth_tier(struct ydoc *d, yaml_node_t *n, const char *what,
-                       struct rules_alert_tier *t)
+static void sloth_tier(struct ydoc *d, yaml_node_t *n, const char *what, struct rules_alert_tier *t)
 {
     if (ydoc_map(d, n, what, sloth_tier_keys) != 0)
         return;

@@ -37,13 +37,14 @@ bool harness_expect_dbl(const char *file, int line, const char *ea, const char *
 {
     if (fabs(a - b) <= eps || (isnan(a) && isnan(b)))
         return true;
-    harness_fail(file, line, "expected %s == %s (within %g)\n      left:  %.17g\n      right: %.17g",
-                 ea, eb, eps, a, b);
+    harness_fail(file, line,
+                 "expected %s == %s (within %g)\n      left:  %.17g\n      right: %.17g", ea, eb,
+                 eps, a, b);
     return false;
 }
 
-bool harness_expect_str(const char *file, int line, const char *ea, const char *eb,
-                        const char *a, const char *b)
+bool harness_expect_str(const char *file, int line, const char *ea, const char *eb, const char *a,
+                        const char *b)
 {
     if (a != NULL && b != NULL && strcmp(a, b) == 0)
         return true;

@@ -12,7 +12,10 @@ struct harness_test {
 };
 
 /* A suite is a NULL-terminated array of tests. */
-#define HARNESS_END {NULL, NULL}
+#define HARNESS_END                                                                                \
+    {                                                                                              \
+        NULL, NULL                                                                                 \
+    }
 
 /* Records a failure of the running test; the test goes on. */
 void harness_fail(const char *file, int line, const char *fmt, ...)
@@ -22,17 +25,18 @@ bool harness_expect_int(const char *file, int line, const char *ea, const char *
                         long long b);
 bool harness_expect_dbl(const char *file, int line, const char *ea, const char *eb, double a,
                         double b, double eps);
-bool harness_expect_str(const char *file, int line, const char *ea, const char *eb,
-                        const char *a, const char *b);
+bool harness_expect_str(const char *file, int line, const char *ea, const char *eb, const char *a,
+                        const char *b);
 bool harness_expect_contains(const char *file, int line, const char *ea, const char *hay,
                              const char *needle);
 
-#define EXPECT(c)                                                                                 \
-    ((c) ? true : (harness_fail(__FILE__, __LINE__, "expected %s", #c), false))
-#define EXPECT_INT(a, b) harness_expect_int(__FILE__, __LINE__, #a, #b, (long long)(a), (long long)(b))
+#define EXPECT(c) ((c) ? true : (harness_fail(__FILE__, __LINE__, "expected %s", #c), false))
+#define EXPECT_INT(a, b)                                                                           \
+    harness_expect_int(__FILE__, __LINE__, #a, #b, (long long)(a), (long long)(b))
 #define EXPECT_DBL(a, b, eps) harness_expect_dbl(__FILE__, __LINE__, #a, #b, (a), (b), (eps))
 #define EXPECT_STR(a, b) harness_expect_str(__FILE__, __LINE__, #a, #b, (a), (b))
-#define EXPECT_CONTAINS(hay, needle) harness_expect_contains(__FILE__, __LINE__, #hay, (hay), (needle))
+#define EXPECT_CONTAINS(hay, needle)                                                               \
+    harness_expect_contains(__FILE__, __LINE__, #hay, (hay), (needle))
 
 /* Reads a whole file (malloc'd, NUL-terminated) or returns NULL. */
 char *harness_read_file(const char *path, size_t *len);

@@ -3,10 +3,9 @@ extern const struct harness_test suite_duration[];
 extern const struct harness_test suite_rules[];
 extern const struct harness_test suite_corpus[];
 extern const struct harness_test suite_cli[];
+extern const struct harness_test suite_man[];
 
 static const struct harness_suite harness_suites[] = {
-    {"duration", suite_duration},
-    {"rules", suite_rules},
-    {"corpus", suite_corpus},
-    {"cli", suite_cli},
+    {"duration", suite_duration}, {"rules", suite_rules}, {"corpus", suite_corpus},
+    {"cli", suite_cli},           {"man", suite_man},
 };

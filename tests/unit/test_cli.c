@@ -120,3 +120,96 @@ const struct harness_test suite_cli[] = {
     {"check_invalid", check_invalid},
     HARNESS_END,
 };
+
+/* The man pages render without warnings and stay true to the code: every command of the help
+ * text is in sloe(1), every field of the native format in sloe-rules(5). */
+static void man_pages(void)
+{
+    static const char *const pages[] = {"exporter/sloe.1", "rules/sloe-rules.5"};
+    for (size_t i = 0; i < 2; i++) {
+        char *argv[] = {(char *)"/usr/bin/groff",
+                        (char *)"-mdoc",
+                        (char *)"-ww",
+                        (char *)"-z",
+                        (char *)pages[i],
+                        NULL};
+        char *out, *err;
+        EXPECT_INT(harness_run(argv, &out, &err), 0);
+        EXPECT_STR(err, "");
+        free(out);
+        free(err);
+    }
+    char *man1 = harness_read_file("exporter/sloe.1", NULL);
+    char *man5 = harness_read_file("rules/sloe-rules.5", NULL);
+    if (!EXPECT(man1 != NULL && man5 != NULL))
+        return;
+    EXPECT_CONTAINS(man1, ".Cm check");
+    EXPECT_CONTAINS(man1, "3 files, 12 SLOs: OK");
+    static const char *const fields[] = {
+        "objective",
+        "warning",
+        "minimum",
+        "window",
+        "timezone",
+        "sli",
+        "events",
+        "good_query",
+        "bad_query",
+        "total_query",
+        "latency",
+        "metric",
+        "selector",
+        "threshold",
+        "raw",
+        "error_ratio_query",
+        "uptime",
+        "timeslice",
+        "op",
+        "slice",
+        "group_by",
+        "service_hours",
+        "days",
+        "exclusions",
+        "reason",
+        "depends_on",
+        "alerting",
+        "page",
+        "ticket",
+        "annotations",
+        "scoring",
+        "weight",
+        "deduct",
+        "per",
+        "sla_credits",
+        "below",
+        "credit",
+        "scorecard",
+        "excellent",
+        "pass",
+        "labels",
+        "description",
+        "{{.window}}",
+        "error_query",
+        "page_alert",
+        "ticket_alert",
+        "indicatorRef",
+        "ratioMetric",
+        "thresholdMetric",
+        "counter",
+        "timeWindow",
+        "budgetingMethod",
+        "RatioTimeslices",
+        "targetPercent",
+        "timeSliceTarget",
+        "timeSliceWindow",
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        EXPECT_CONTAINS(man5, fields[i]);
+    free(man1);
+    free(man5);
+}
+
+const struct harness_test suite_man[] = {
+    {"man_pages", man_pages},
+    HARNESS_END,
+};

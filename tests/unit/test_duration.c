@@ -32,8 +32,10 @@ static void parse_good(void)
 
 static void parse_bad(void)
 {
-    static const char *const bad[] = {"", "30", "30x", "1h30", "m", "-5m", "1.5h", "5m1h",
-                                      "1h1h", " 5m", "5m ", "99999999999999999999s", "1M"};
+    static const char *const bad[] = {"",     "30",  "30x",  "1h30",
+                                      "m",    "-5m", "1.5h", "5m1h",
+                                      "1h1h", " 5m", "5m ",  "99999999999999999999s",
+                                      "1M"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t ms = 0;
         if (!EXPECT_INT(duration_parse_ms(bad[i], &ms), -1))
@@ -119,7 +121,11 @@ static void days(void)
 }
 
 const struct harness_test suite_duration[] = {
-    {"parse_good", parse_good},     {"parse_bad", parse_bad}, {"format_round_trip", format_round_trip},
-    {"zones", zones},               {"local_times", local_times}, {"days", days},
+    {"parse_good", parse_good},
+    {"parse_bad", parse_bad},
+    {"format_round_trip", format_round_trip},
+    {"zones", zones},
+    {"local_times", local_times},
+    {"days", days},
     HARNESS_END,
 };

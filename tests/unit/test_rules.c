@@ -257,8 +257,9 @@ static void three_formats_one_model(void)
         diag_free(&diags);
         rules_set_free(set);
     }
-    EXPECT_CONTAINS(dumps[0], "bad: sum(increase(http_requests_total{job=\"checkout\",code=~\"5..\"}"
-                              "[{{.window}}]))");
+    EXPECT_CONTAINS(dumps[0],
+                    "bad: sum(increase(http_requests_total{job=\"checkout\",code=~\"5..\"}"
+                    "[{{.window}}]))");
     EXPECT_STR(dumps[1], dumps[0]);
     EXPECT_STR(dumps[2], dumps[0]);
     for (int i = 0; i < 3; i++)
@@ -358,18 +359,19 @@ static void huge_binary_and_non_utf8(void)
 static void service_across_documents(void)
 {
     char *msgs;
-    struct rules_set *set = load("version: sloe/v1\n"
-                                 "services:\n"
-                                 "  - name: api\n"
-                                 "    labels: {team: a}\n"
-                                 "    slos: [{name: x, objective: 99, sli: {uptime: {query: up}}}]\n"
-                                 "---\n"
-                                 "version: sloe/v1\n"
-                                 "services:\n"
-                                 "  - name: api\n"
-                                 "    labels: {team: a}\n"
-                                 "    slos: [{name: y, objective: 99, sli: {uptime: {query: up}}}]\n",
-                                 &msgs);
+    struct rules_set *set =
+        load("version: sloe/v1\n"
+             "services:\n"
+             "  - name: api\n"
+             "    labels: {team: a}\n"
+             "    slos: [{name: x, objective: 99, sli: {uptime: {query: up}}}]\n"
+             "---\n"
+             "version: sloe/v1\n"
+             "services:\n"
+             "  - name: api\n"
+             "    labels: {team: a}\n"
+             "    slos: [{name: y, objective: 99, sli: {uptime: {query: up}}}]\n",
+             &msgs);
     if (EXPECT(set != NULL)) {
         EXPECT_INT(set->n_services, 1);
         EXPECT_INT(set->services[0]->n_slos, 2);
@@ -381,19 +383,20 @@ static void service_across_documents(void)
 static void depends_on_support_warning(void)
 {
     char *msgs;
-    struct rules_set *set = load("version: sloe/v1\n"
-                                 "services:\n"
-                                 "  - name: shop\n"
-                                 "    slos:\n"
-                                 "      - name: checkout\n"
-                                 "        objective: 99.9\n"
-                                 "        sli: {uptime: {query: up}}\n"
-                                 "        depends_on: [db/up, pay/up]\n"
-                                 "  - name: db\n"
-                                 "    slos: [{name: up, objective: 99.95, sli: {uptime: {query: up}}}]\n"
-                                 "  - name: pay\n"
-                                 "    slos: [{name: up, objective: 99.9, sli: {uptime: {query: up}}}]\n",
-                                 &msgs);
+    struct rules_set *set =
+        load("version: sloe/v1\n"
+             "services:\n"
+             "  - name: shop\n"
+             "    slos:\n"
+             "      - name: checkout\n"
+             "        objective: 99.9\n"
+             "        sli: {uptime: {query: up}}\n"
+             "        depends_on: [db/up, pay/up]\n"
+             "  - name: db\n"
+             "    slos: [{name: up, objective: 99.95, sli: {uptime: {query: up}}}]\n"
+             "  - name: pay\n"
+             "    slos: [{name: up, objective: 99.9, sli: {uptime: {query: up}}}]\n",
+             &msgs);
     /* 0.9995 * 0.999 = 0.9985005: below 99.9, so a warning, and the set still loads. */
     EXPECT(set != NULL);
     EXPECT_CONTAINS(msgs, "t.yaml:8:22: warning: the SLOs shop/checkout depends on promise at "
