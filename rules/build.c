@@ -228,30 +228,38 @@ static void *build_grow(void *v, size_t *cap, size_t n, size_t size)
     return v;
 }
 
-struct rules_service *build_service(struct build *b, struct ydoc *d, yaml_node_t *at,
-                                    const char *name, struct rules_labels labels, double excellent,
-                                    double pass)
+struct rules_service *build_service(struct build *b, struct ydoc *d,
+                                    const struct build_service_def *def)
 {
+    const char *name = def->name;
+    yaml_node_t *at = def->at;
     for (size_t i = 0; i < b->n_services; i++) {
         struct rules_service *s = b->services[i];
         if (strcmp(s->name, name) != 0)
             continue;
-        if (!build_labels_equal(&s->labels, &labels) || s->excellent != excellent ||
-            s->pass != pass) {
-            ydoc_error(d, at,
-                       "service \"%s\" is also defined at %s:%u:%u with other labels or "
-                       "scorecard; give them the same ones",
+        bool ok = true;
+        if (!build_labels_equal(&s->labels, &def->labels)) {
+            ydoc_error(d, def->labels_at ? def->labels_at : at,
+                       "service \"%s\" is also defined at %s:%u:%u with other labels: a "
+                       "service spread over several places carries the same labels in each",
                        name, s->pos.file, s->pos.line, s->pos.col);
-            return NULL;
+            ok = false;
         }
-        return s;
+        if (s->excellent != def->excellent || s->pass != def->pass) {
+            ydoc_error(d, def->scorecard_at ? def->scorecard_at : at,
+                       "service \"%s\" is also defined at %s:%u:%u with another scorecard "
+                       "(excellent %g, pass %g): give it the same one in each place",
+                       name, s->pos.file, s->pos.line, s->pos.col, s->excellent, s->pass);
+            ok = false;
+        }
+        return ok ? s : NULL;
     }
     b->services = build_grow(b->services, &b->cap_services, b->n_services, sizeof(*b->services));
     struct rules_service *s = arena_alloc(&b->set->arena, sizeof(*s));
     s->name = name;
-    s->labels = labels;
-    s->excellent = excellent;
-    s->pass = pass;
+    s->labels = def->labels;
+    s->excellent = def->excellent;
+    s->pass = def->pass;
     s->pos.file = d->file;
     s->pos.line = ydoc_line(at);
     s->pos.col = ydoc_col(at);
@@ -312,7 +320,7 @@ static void build_table_grow(struct build *b)
         build_table_put(b, i);
 }
 
-struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at,
+struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at, yaml_node_t *name_at,
                             struct rules_service *svc, const char *name, enum rules_format fmt)
 {
     if (b->too_many)
@@ -320,7 +328,8 @@ struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at,
     long dup = build_find(b, svc->name, strlen(svc->name), name);
     if (dup >= 0) {
         const struct rules_slo *o = b->slos[dup];
-        ydoc_error(d, at, "duplicate SLO \"%s/%s\": first defined at %s:%u:%u", svc->name, name,
+        ydoc_error(d, name_at != NULL ? name_at : at,
+                   "duplicate SLO \"%s/%s\": first defined at %s:%u:%u", svc->name, name,
                    o->pos.file, o->pos.line, o->pos.col);
         return NULL;
     }
@@ -379,69 +388,123 @@ static void build_error_at(struct build *b, const struct rules_pos *pos, const c
     diag_add(b->diags, DIAG_ERROR, pos->file, pos->line, pos->col, "%s", buf);
 }
 
-/* True when target can be reached from o by following depends_on; seen marks visited SLOs
- * (indexes into b->slos) so that every SLO is expanded once. */
-static bool build_reaches(struct build *b, const struct rules_slo *o,
-                          const struct rules_slo *target, unsigned char *seen)
+/* Tarjan's strongly connected components over depends_on, to find cycles in linear time. */
+struct build_scc {
+    struct build *b;
+    long *index, *low, *comp; /* per SLO; index -1 = unvisited */
+    long *stack;
+    size_t sp;
+    long next, n_comp;
+    bool *on_stack;
+};
+
+static void build_scc_visit(struct build_scc *t, long v)
 {
-    for (size_t i = 0; i < o->n_depends_on; i++) {
-        long j = build_lookup(b, o->depends_on[i]);
-        if (j < 0)
+    t->index[v] = t->low[v] = t->next++;
+    t->stack[t->sp++] = v;
+    t->on_stack[v] = true;
+    const struct rules_slo *o = t->b->slos[v];
+    for (size_t k = 0; k < o->n_depends_on; k++) {
+        long w = build_lookup(t->b, o->depends_on[k]);
+        if (w < 0)
             continue;
-        if (b->slos[j] == target)
-            return true;
-        if (seen[j])
-            continue;
-        seen[j] = 1;
-        if (build_reaches(b, b->slos[j], target, seen))
-            return true;
+        if (t->index[w] < 0) {
+            build_scc_visit(t, w);
+            if (t->low[w] < t->low[v])
+                t->low[v] = t->low[w];
+        } else if (t->on_stack[w] && t->index[w] < t->low[v]) {
+            t->low[v] = t->index[w];
+        }
     }
-    return false;
+    if (t->low[v] == t->index[v]) {
+        long w;
+        do {
+            w = t->stack[--t->sp];
+            t->on_stack[w] = false;
+            t->comp[w] = t->n_comp;
+        } while (w != v);
+        t->n_comp++;
+    }
+}
+
+/* Reports each depends_on cycle once, at the entry of its first SLO that leads into it. */
+static void build_check_cycles(struct build *b)
+{
+    size_t n = b->n_slos;
+    struct build_scc t = {.b = b};
+    t.index = malloc((n + 1) * sizeof(long));
+    t.low = malloc((n + 1) * sizeof(long));
+    t.comp = malloc((n + 1) * sizeof(long));
+    t.stack = malloc((n + 1) * sizeof(long));
+    t.on_stack = calloc(n + 1, sizeof(bool));
+    bool *reported = calloc(n + 1, sizeof(bool));
+    if (!t.index || !t.low || !t.comp || !t.stack || !t.on_stack || !reported)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        t.index[i] = -1;
+    for (size_t i = 0; i < n; i++)
+        if (t.index[i] < 0)
+            build_scc_visit(&t, (long)i);
+    for (size_t i = 0; i < n; i++) {
+        const struct rules_slo *o = b->slos[i];
+        for (size_t k = 0; k < o->n_depends_on && !reported[t.comp[i]]; k++) {
+            long w = build_lookup(b, o->depends_on[k]);
+            if (w < 0 || (size_t)w == i || t.comp[w] != t.comp[i])
+                continue;
+            reported[t.comp[i]] = true;
+            build_error_at(b, &o->depends_on_pos[k],
+                           "depends_on \"%s\" closes a cycle: %s/%s depends on itself through "
+                           "it; underpinning SLOs cannot depend back on what they support",
+                           o->depends_on[k], o->service->name, o->name);
+        }
+    }
+    free(t.index);
+    free(t.low);
+    free(t.comp);
+    free(t.stack);
+    free(t.on_stack);
+    free(reported);
 }
 
 static void build_check_depends(struct build *b)
 {
-    unsigned char *mark = calloc(b->n_slos + 1, 1);
-    if (mark == NULL)
-        abort();
     for (size_t i = 0; i < b->n_slos; i++) {
         struct rules_slo *o = b->slos[i];
         double product = 1;
         bool all_found = o->n_depends_on > 0;
         for (size_t k = 0; k < o->n_depends_on; k++) {
             const struct rules_pos *pos = &o->depends_on_pos[k];
-            long j = build_lookup(b, o->depends_on[k]);
+            const char *ref = o->depends_on[k];
+            const char *slash = strchr(ref, '/');
+            if (slash == NULL || slash == ref || slash[1] == '\0' || strchr(slash + 1, '/')) {
+                all_found = false; /* reported as malformed where it was read */
+                continue;
+            }
+            long j = build_lookup(b, ref);
             struct rules_slo *dep = j >= 0 ? b->slos[j] : NULL;
             if (dep == NULL) {
                 build_error_at(b, pos,
                                "depends_on \"%s\" names no loaded SLO: write service/slo of an "
                                "SLO in the rule files given",
-                               o->depends_on[k]);
+                               ref);
                 all_found = false;
                 continue;
             }
             if (dep == o) {
-                build_error_at(b, pos, "SLO \"%s\" depends on itself", o->depends_on[k]);
+                build_error_at(b, pos, "SLO \"%s\" depends on itself", ref);
                 all_found = false;
                 continue;
             }
             product *= dep->objective / 100;
         }
-        if (o->n_depends_on > 0) {
-            memset(mark, 0, b->n_slos);
-            if (build_reaches(b, o, o, mark))
-                diag_add(b->diags, DIAG_ERROR, o->pos.file, o->pos.line, o->pos.col,
-                         "depends_on of %s/%s leads back to itself: dependencies form a cycle",
-                         o->service->name, o->name);
-        }
         if (all_found && product * 100 < o->objective - 1e-9)
             diag_add(b->diags, DIAG_WARNING, o->depends_on_pos[0].file, o->depends_on_pos[0].line,
                      o->depends_on_pos[0].col,
-                     "the SLOs %s/%s depends on promise at most %.10g%% together (the product "
-                     "of their objectives), below its objective %g%%",
-                     o->service->name, o->name, product * 100, o->objective);
+                     "the SLOs %s/%s depends on cannot support its objective %g%%: together "
+                     "they promise at most %.10g%% (the product of their objectives)",
+                     o->service->name, o->name, o->objective, product * 100);
     }
-    free(mark);
+    build_check_cycles(b);
 }
 
 static int build_slo_cmp(const void *pa, const void *pb)
@@ -459,26 +522,30 @@ static int build_service_cmp(const void *pa, const void *pb)
     return strcmp(a->name, b->name);
 }
 
+void build_check_label_clash(struct ydoc *d, yaml_node_t *labels_node,
+                             const struct rules_service *svc, const struct rules_slo *slo)
+{
+    int len = ydoc_map_len(labels_node);
+    for (int i = 0; i < len; i++) {
+        yaml_node_t *k = ydoc_key(d, labels_node, i);
+        const char *name = ydoc_scalar(k);
+        if (name == NULL)
+            continue;
+        for (size_t j = 0; svc != NULL && j < svc->labels.n; j++)
+            if (strcmp(name, svc->labels.v[j].name) == 0)
+                ydoc_error(d, k,
+                           "SLO label \"%s\" is also a label of service \"%s\": set it in one "
+                           "place",
+                           name, svc->name);
+        for (size_t g = 0; g < slo->n_group_by; g++)
+            if (strcmp(name, slo->group_by[g]) == 0)
+                ydoc_error(d, k, "label \"%s\" is both a fixed label and in group_by", name);
+    }
+}
+
 int build_finish(struct build *b)
 {
     size_t errors_before = b->diags->errors;
-    for (size_t i = 0; i < b->n_slos; i++) {
-        struct rules_slo *o = b->slos[i];
-        for (size_t k = 0; k < o->labels.n; k++) {
-            const char *name = o->labels.v[k].name;
-            for (size_t j = 0; j < o->service->labels.n; j++)
-                if (strcmp(name, o->service->labels.v[j].name) == 0)
-                    build_error_at(b, &o->pos,
-                                   "SLO label \"%s\" is also a label of service \"%s\": set it "
-                                   "in one place",
-                                   name, o->service->name);
-            for (size_t g = 0; g < o->n_group_by; g++)
-                if (strcmp(name, o->group_by[g]) == 0)
-                    build_error_at(b, &o->pos,
-                                   "label \"%s\" is both a fixed label and in group_by of %s", name,
-                                   o->name);
-        }
-    }
     build_check_depends(b);
 
     struct arena *a = &b->set->arena;

@@ -19,17 +19,29 @@ struct build {
     size_t table_cap;
 };
 
-/* Finds the service called name or adds it. When it exists (from another file or document),
- * its labels and scorecard must be the same; otherwise an error is reported at `at` and
- * NULL returned. */
-struct rules_service *build_service(struct build *b, struct ydoc *d, yaml_node_t *at,
-                                    const char *name, struct rules_labels labels, double excellent,
-                                    double pass);
+/* A service as one document defines it, with where its parts were written (the nodes may
+ * be NULL when a part was not written). */
+struct build_service_def {
+    const char *name;
+    struct rules_labels labels;
+    double excellent, pass;
+    yaml_node_t *at, *labels_at, *scorecard_at;
+};
 
-/* Adds an SLO with every default filled in (30d rolling window, UTC, both alert tiers on,
- * scoring weight 1 deduct 5 per 0.1). Reports a duplicate name or the SLO cap at `at` and
- * returns NULL then. */
-struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at,
+/* Finds the service called def->name or adds it. When it exists (from another file or
+ * document), its labels and scorecard must be the same; otherwise an error is reported where
+ * they differ and NULL returned. */
+struct rules_service *build_service(struct build *b, struct ydoc *d,
+                                    const struct build_service_def *def);
+
+/* Reports each key of labels_node (SLO labels) that its service or group_by already uses. */
+void build_check_label_clash(struct ydoc *d, yaml_node_t *labels_node,
+                             const struct rules_service *svc, const struct rules_slo *slo);
+
+/* Adds an SLO defined at `at` with every default filled in (30d rolling window, UTC, both
+ * alert tiers on, scoring weight 1 deduct 5 per 0.1). Reports a duplicate name (at name_at)
+ * or the SLO cap and returns NULL then. */
+struct rules_slo *build_slo(struct build *b, struct ydoc *d, yaml_node_t *at, yaml_node_t *name_at,
                             struct rules_service *svc, const char *name, enum rules_format fmt);
 
 /* Checks the whole set (depends_on targets, cycles and support, label clashes, lines) and

@@ -34,18 +34,44 @@ static const char *const native_credit_keys[] = {"below", "credit", NULL};
 static const int64_t native_minute_ms = 60 * 1000;
 static const int64_t native_day_ms = 24LL * 3600 * 1000;
 
+/* True when every quoted string in s ("...", '...' or `...`) is closed. */
+static bool native_quotes_closed(const char *s)
+{
+    char q = 0;
+    for (const char *p = s; *p; p++) {
+        if (q != 0 && *p == '\\' && q != '`' && p[1] != '\0')
+            p++;
+        else if (q != 0 && *p == q)
+            q = 0;
+        else if (q == 0 && (*p == '"' || *p == '\'' || *p == '`'))
+            q = *p;
+    }
+    return q == 0;
+}
+
 static void native_sli(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
 {
     if (ydoc_map(d, n, "sli", native_sli_keys) != 0)
         return;
-    if (ydoc_map_len(n) != 1) {
+    /* Unknown keys are reported by ydoc_map; count the known kinds. */
+    int kinds = 0, first = -1;
+    for (int i = 0; i < ydoc_map_len(n); i++) {
+        const char *k = ydoc_scalar(ydoc_key(d, n, i));
+        for (size_t j = 0; k != NULL && native_sli_keys[j] != NULL; j++)
+            if (strcmp(k, native_sli_keys[j]) == 0) {
+                kinds++;
+                if (first < 0)
+                    first = i;
+            }
+    }
+    if (kinds != 1) {
         ydoc_error(d, n,
                    "sli must hold exactly one kind: events, latency, raw, uptime or timeslice");
-        if (ydoc_map_len(n) == 0)
+        if (kinds == 0)
             return;
     }
-    const char *kind = ydoc_scalar(ydoc_key(d, n, 0));
-    yaml_node_t *v = ydoc_value(d, n, 0);
+    const char *kind = ydoc_scalar(ydoc_key(d, n, first));
+    yaml_node_t *v = ydoc_value(d, n, first);
     struct rules_sli *s = &o->sli;
     if (kind == NULL)
         return;
@@ -93,6 +119,8 @@ static void native_sli(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
                 ydoc_error(d, sel,
                            "selector must be a matcher list in braces, like "
                            "'{job=\"api\"}'");
+            else if (!native_quotes_closed(s->selector))
+                ydoc_error(d, sel, "selector has a label value whose quote is not closed");
         }
         yaml_node_t *t = ydoc_need(d, v, "threshold", "sli.latency");
         if (t != NULL && ydoc_number(d, t, "threshold", &s->threshold) == 0 && !(s->threshold > 0))
@@ -215,7 +243,8 @@ int native_parse_days(const char *s, uint8_t *out)
     return 0;
 }
 
-/* "HH:MM" to minutes after midnight; "24:00" is allowed. */
+/* "HH:MM" to minutes after midnight; "24:00" is allowed. Returns 0, -1 when not HH:MM, -2
+ * when out of range. */
 static int native_parse_hhmm(const char *s, int *out)
 {
     if (strlen(s) != 5 || s[2] != ':')
@@ -226,7 +255,7 @@ static int native_parse_hhmm(const char *s, int *out)
     int h = (s[0] - '0') * 10 + (s[1] - '0');
     int m = (s[3] - '0') * 10 + (s[4] - '0');
     if (m > 59 || h > 24 || (h == 24 && m != 0))
-        return -1;
+        return -2;
     *out = h * 60 + m;
     return 0;
 }
@@ -264,13 +293,20 @@ static void native_hours(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
     yaml_node_t *en = ydoc_need(d, n, "end", "service_hours");
     const char *ss = ydoc_scalar(st), *es = ydoc_scalar(en);
     bool ok = true;
-    if (st != NULL && (ss == NULL || native_parse_hhmm(ss, &h->start_minute) != 0)) {
-        ydoc_error(d, st, "start must be a time of day \"HH:MM\" (quote it), like \"09:00\"");
-        ok = false;
-    }
-    if (en != NULL && (es == NULL || native_parse_hhmm(es, &h->end_minute) != 0)) {
-        ydoc_error(d, en, "end must be a time of day \"HH:MM\" (quote it), like \"18:00\"");
-        ok = false;
+    yaml_node_t *tn[2] = {st, en};
+    const char *ts[2] = {ss, es};
+    int *tv[2] = {&h->start_minute, &h->end_minute};
+    for (int i = 0; i < 2; i++) {
+        if (tn[i] == NULL)
+            continue;
+        int rc = ts[i] == NULL ? -1 : native_parse_hhmm(ts[i], tv[i]);
+        if (rc == -2)
+            ydoc_error(d, tn[i], "%s \"%s\" is out of range: a time of day is 00:00 to 24:00",
+                       i == 0 ? "start" : "end", ts[i]);
+        else if (rc != 0)
+            ydoc_error(d, tn[i], "%s must be a time of day \"HH:MM\" (quoted), like \"%s\"",
+                       i == 0 ? "start" : "end", i == 0 ? "09:00" : "18:00");
+        ok &= rc == 0;
     }
     if (ok && st != NULL && en != NULL && h->end_minute <= h->start_minute)
         ydoc_error(d, en,
@@ -563,7 +599,7 @@ static void native_slo(struct build *b, struct ydoc *d, yaml_node_t *n, struct r
         (void)build_name(d, name_n, "SLO name", &name);
     struct rules_slo *o = NULL;
     if (svc != NULL && name != NULL)
-        o = build_slo(b, d, n, svc, name, RULES_FORMAT_NATIVE);
+        o = build_slo(b, d, n, name_n, svc, name, RULES_FORMAT_NATIVE);
     if (o == NULL) {
         /* Still read the fields, to report their problems too. */
         static struct rules_service scratch_svc = {.name = "-"};
@@ -609,7 +645,9 @@ static void native_slo(struct build *b, struct ydoc *d, yaml_node_t *n, struct r
         native_scoring(d, v, o);
     if ((v = ydoc_get(d, n, "sla_credits")) != NULL)
         native_credits(d, v, o);
-    (void)build_labels(d, ydoc_get(d, n, "labels"), "SLO labels", true, &o->labels);
+    yaml_node_t *labels_n = ydoc_get(d, n, "labels");
+    (void)build_labels(d, labels_n, "SLO labels", true, &o->labels);
+    build_check_label_clash(d, labels_n, svc, o);
 }
 
 static void native_service(struct build *b, struct ydoc *d, yaml_node_t *n)
@@ -631,14 +669,18 @@ static void native_service(struct build *b, struct ydoc *d, yaml_node_t *n)
         if (p != NULL && ydoc_number(d, p, "pass", &pass) != 0)
             ok = false;
         if (ok && !(pass >= 0 && pass <= excellent && excellent <= 100))
-            ydoc_error(d, sc,
+            ydoc_error(d,
+                       p != NULL   ? p
+                       : e != NULL ? e
+                                   : sc,
                        "scorecard lines must satisfy 0 <= pass <= excellent <= 100 "
                        "(got pass %g, excellent %g)",
                        pass, excellent);
     }
     struct rules_service *svc = NULL;
+    struct build_service_def def = {name, labels, excellent, pass, n, ydoc_get(d, n, "labels"), sc};
     if (name != NULL)
-        svc = build_service(b, d, n, name, labels, excellent, pass);
+        svc = build_service(b, d, &def);
     yaml_node_t *slos = ydoc_need(d, n, "slos", "service");
     if (slos == NULL)
         return;
@@ -657,6 +699,23 @@ void native_read(struct build *b, struct ydoc *d, yaml_node_t *root)
     if (services == NULL)
         return;
     int len = ydoc_seq_len(d, services, "services");
-    for (int i = 0; i < len; i++)
-        native_service(b, d, ydoc_item(d, services, i));
+    for (int i = 0; i < len; i++) {
+        yaml_node_t *it = ydoc_item(d, services, i);
+        /* One list naming a service twice is a slip; across documents and files a service
+         * may be spread out. */
+        yaml_node_t *nn = ydoc_get(d, it, "name");
+        const char *name = ydoc_scalar(nn);
+        for (int j = 0; name != NULL && j < i && i < RULES_MAX_SLOS; j++) {
+            yaml_node_t *other = ydoc_node(d, services->data.sequence.items.start[j]);
+            yaml_node_t *on = ydoc_get(d, other, "name");
+            if (ydoc_scalar(on) != NULL && strcmp(ydoc_scalar(on), name) == 0) {
+                ydoc_error(d, nn,
+                           "duplicate service \"%.100s\" in this list (first at line %u): "
+                           "put all its SLOs under one entry",
+                           name, ydoc_line(on));
+                break;
+            }
+        }
+        native_service(b, d, it);
+    }
 }

@@ -367,8 +367,9 @@ void openslo_read(struct build *b, struct ydoc *d, yaml_node_t *root,
         (void)build_name(d, sn, "service", &svc_name);
     struct rules_labels none = {0, NULL};
     struct rules_service *svc = NULL;
+    struct build_service_def def = {svc_name, none, 90, 80, sn, NULL, NULL};
     if (svc_name != NULL)
-        svc = build_service(b, d, sn, svc_name, none, 90, 80);
+        svc = build_service(b, d, &def);
 
     const char *description = "";
     yaml_node_t *v;
@@ -440,8 +441,8 @@ void openslo_read(struct build *b, struct ydoc *d, yaml_node_t *root,
         if (svc == NULL || name == NULL)
             continue;
         const char *slo_name = n_obj == 1 ? name : arena_printf(d->arena, "%s-%d", name, i + 1);
-        struct rules_slo *o =
-            build_slo(b, d, n_obj == 1 ? root : obj, svc, slo_name, RULES_FORMAT_OPENSLO);
+        struct rules_slo *o = build_slo(b, d, n_obj == 1 ? root : obj, n_obj == 1 ? nn : obj, svc,
+                                        slo_name, RULES_FORMAT_OPENSLO);
         if (o == NULL)
             continue;
         o->objective = o->warning = o->minimum = objective;

@@ -20,7 +20,7 @@ static void sloth_sli(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
     yaml_node_t *raw = ydoc_get(d, n, "raw");
     yaml_node_t *plugin = ydoc_get(d, n, "plugin");
     if (plugin != NULL) {
-        ydoc_error(d, plugin,
+        ydoc_error(d, ydoc_get_key(d, n, "plugin"),
                    "Sloth SLI plugins are not supported: write the SLI as "
                    "sli.events (error_query, total_query) or sli.raw");
         return;
@@ -90,8 +90,9 @@ void sloth_read(struct build *b, struct ydoc *d, yaml_node_t *root)
     struct rules_labels labels;
     (void)build_labels(d, ydoc_get(d, root, "labels"), "labels", true, &labels);
     struct rules_service *svc = NULL;
+    struct build_service_def def = {name, labels, 90, 80, sn, ydoc_get(d, root, "labels"), NULL};
     if (name != NULL)
-        svc = build_service(b, d, sn, name, labels, 90, 80);
+        svc = build_service(b, d, &def);
     yaml_node_t *slos = ydoc_need(d, root, "slos", "Sloth file");
     if (slos == NULL)
         return;
@@ -106,7 +107,7 @@ void sloth_read(struct build *b, struct ydoc *d, yaml_node_t *root)
             (void)build_name(d, nn, "SLO name", &slo_name);
         struct rules_slo *o = NULL;
         if (svc != NULL && slo_name != NULL)
-            o = build_slo(b, d, n, svc, slo_name, RULES_FORMAT_SLOTH);
+            o = build_slo(b, d, n, nn, svc, slo_name, RULES_FORMAT_SLOTH);
         if (o == NULL)
             continue;
         yaml_node_t *v;
@@ -115,7 +116,9 @@ void sloth_read(struct build *b, struct ydoc *d, yaml_node_t *root)
             o->warning = o->minimum = o->objective;
         if ((v = ydoc_get(d, n, "description")) != NULL)
             (void)ydoc_str(d, v, "description", &o->description);
-        (void)build_labels(d, ydoc_get(d, n, "labels"), "SLO labels", true, &o->labels);
+        yaml_node_t *labels_n = ydoc_get(d, n, "labels");
+        (void)build_labels(d, labels_n, "SLO labels", true, &o->labels);
+        build_check_label_clash(d, labels_n, svc, o);
         if ((v = ydoc_need(d, n, "sli", "SLO")) != NULL)
             sloth_sli(d, v, o);
         if ((v = ydoc_get(d, n, "alerting")) != NULL)

@@ -198,6 +198,18 @@ yaml_node_t *ydoc_get(struct ydoc *d, yaml_node_t *n, const char *key)
     return NULL;
 }
 
+yaml_node_t *ydoc_get_key(struct ydoc *d, yaml_node_t *n, const char *key)
+{
+    int len = ydoc_map_len(n);
+    for (int i = 0; i < len; i++) {
+        yaml_node_t *k = ydoc_key(d, n, i);
+        const char *s = ydoc_scalar(k);
+        if (s != NULL && strcmp(s, key) == 0)
+            return k;
+    }
+    return NULL;
+}
+
 yaml_node_t *ydoc_need(struct ydoc *d, yaml_node_t *n, const char *key, const char *what)
 {
     yaml_node_t *v = ydoc_get(d, n, key);

@@ -45,6 +45,9 @@ int ydoc_map(struct ydoc *d, yaml_node_t *n, const char *what, const char *const
 /* The value for key in mapping n, or NULL (also when n is not a mapping). */
 yaml_node_t *ydoc_get(struct ydoc *d, yaml_node_t *n, const char *key);
 
+/* The key node of `key` in mapping n, or NULL. */
+yaml_node_t *ydoc_get_key(struct ydoc *d, yaml_node_t *n, const char *key);
+
 /* As ydoc_get, and reports "missing field KEY" at n when absent. */
 yaml_node_t *ydoc_need(struct ydoc *d, yaml_node_t *n, const char *key, const char *what);
 

@@ -399,8 +399,8 @@ static void depends_on_support_warning(void)
              &msgs);
     /* 0.9995 * 0.999 = 0.9985005: below 99.9, so a warning, and the set still loads. */
     EXPECT(set != NULL);
-    EXPECT_CONTAINS(msgs, "t.yaml:8:22: warning: the SLOs shop/checkout depends on promise at "
-                          "most 99.85005% together");
+    EXPECT_CONTAINS(msgs, "t.yaml:8:22: warning: the SLOs shop/checkout depends on cannot support "
+                          "its objective 99.9%: together they promise at most 99.85005%");
     rules_set_free(set);
     free(msgs);
 }
