@@ -6,7 +6,7 @@
 #   make format-check
 
 CC       ?= cc
-PKGS     := yaml-0.1
+PKGS     := yaml-0.1 libcurl jansson
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
             -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla -Wno-sign-conversion
 WERROR   := $(if $(CI),-Werror,)
@@ -22,13 +22,15 @@ BIN      ?= bin
 
 RULES_SRC    := rules/arena.c rules/diag.c rules/duration.c rules/tz.c rules/ydoc.c rules/build.c \
                 rules/rules.c rules/native.c rules/sloth.c rules/openslo.c
-EVAL_SRC     :=
-EXPORTER_SRC := exporter/cli.c
+EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/history.c evaluator/budget.c \
+                evaluator/eval.c
+EXPORTER_SRC := exporter/expo.c exporter/cli.c
 LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
 MAIN_SRC     := exporter/main.c
 TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
-                tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c
-FUZZ_TARGETS := fuzz_rules
+                tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c \
+                tests/unit/test_prom.c tests/unit/test_history.c
+FUZZ_TARGETS := fuzz_rules fuzz_prom
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ = $(MAIN_SRC:%.c=$(BUILD)/%.o)

@@ -1,8 +1,16 @@
 #include "cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "diag.h"
+#include "duration.h"
+#include "eval.h"
+#include "expo.h"
+#include "native.h"
+#include "prom.h"
 #include "rules.h"
 
 static const char cli_usage[] =
@@ -13,12 +21,13 @@ static const char cli_usage[] =
     "\n"
     "commands:\n"
     "  check FILE|DIR...   validate rule files (sloe/v1, Sloth prometheus/v1, OpenSLO v1)\n"
+    "  eval [--time=T]     evaluate every SLO once against Prometheus and print the metrics\n"
     "\n"
     "flags:\n"
     "  --help              show this help (sloe COMMAND --help for a command)\n"
     "  --version           show the version\n"
     "\n"
-    "eval, serve, generate alerts and report are not in this version yet.\n"
+    "serve, generate alerts and report are not in this version yet.\n"
     "See sloe(1) and sloe-rules(5).\n";
 
 static const char cli_check_usage[] =
@@ -29,6 +38,199 @@ static const char cli_check_usage[] =
     "FILE:LINE:COL: message; on success one summary line goes to stdout.\n"
     "\n"
     "exit status: 0 valid, 1 invalid, 2 usage error.\n";
+
+static const char cli_eval_usage[] =
+    "usage: sloe eval [FLAGS]\n"
+    "\n"
+    "Evaluates every SLO once at time T against the Prometheus query API and prints the\n"
+    "metrics sloe serves, in the text exposition format (or JSON).\n"
+    "\n"
+    "flags:\n"
+    "  --time=T                           RFC 3339 time or unix seconds (default: now)\n"
+    "  --format=text|json                 output format (default text)\n"
+    "  --rules=PATH                       rule file, directory or glob; repeatable\n"
+    "                                     (default rules/*.yaml)\n"
+    "  --prometheus.url=URL               query API base URL (default http://127.0.0.1:9090)\n"
+    "  --prometheus.timeout=DURATION      per query (default 30s)\n"
+    "  --prometheus.header=NAME:VALUE     sent with every query; repeatable\n"
+    "  --prometheus.bearer-token-file=FILE\n"
+    "  --prometheus.basic-auth-user=USER\n"
+    "  --prometheus.basic-auth-password-file=FILE\n"
+    "  --prometheus.ca-file=FILE\n"
+    "  --log.level=debug|info|warn|error  (default info)\n"
+    "\n"
+    "exit status: 0 when every SLO was evaluated, 1 when some queries failed (their SLOs\n"
+    "show slo_data_ok 0), 2 on a usage or rule file error.\n";
+
+/* The flags shared by the commands that query Prometheus. */
+struct cli_flags {
+    const char *rules[64];
+    size_t n_rules;
+    const char *headers[64];
+    size_t n_headers;
+    struct prom_config prom;
+    const char *time;
+    const char *format;
+    const char *log_level;
+};
+
+/* Takes "--name=value" or "--name value" at argv[*i]; returns the value or NULL. */
+static const char *cli_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t len = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, len) != 0)
+        return NULL;
+    if (a[len] == '=')
+        return a + len + 1;
+    if (a[len] == '\0' && *i + 1 < argc) {
+        (*i)++;
+        return argv[*i];
+    }
+    return NULL;
+}
+
+/* Parses the shared flags; returns 0, 1 when help was asked for, or -1 after a message. */
+static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usage, FILE *out,
+                     FILE *err, const char *cmd)
+{
+    memset(f, 0, sizeof(*f));
+    f->prom.url = "http://127.0.0.1:9090";
+    f->prom.timeout_ms = 30000;
+    f->format = "text";
+    f->log_level = "info";
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, out);
+            return 1;
+        } else if ((v = cli_value(argc, argv, &i, "--rules")) != NULL) {
+            if (f->n_rules == 64) {
+                fprintf(err, "sloe %s: more than 64 --rules flags; use a directory or glob\n", cmd);
+                return -1;
+            }
+            f->rules[f->n_rules++] = v;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.url")) != NULL) {
+            f->prom.url = v;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.timeout")) != NULL) {
+            int64_t ms;
+            if (duration_parse_ms(v, &ms) != 0 || ms <= 0) {
+                fprintf(err, "sloe %s: --prometheus.timeout=%s is not a duration like 30s\n", cmd,
+                        v);
+                return -1;
+            }
+            f->prom.timeout_ms = ms;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.header")) != NULL) {
+            if (strchr(v, ':') == NULL || f->n_headers == 64) {
+                fprintf(err, "sloe %s: --prometheus.header=%s must be NAME:VALUE (at most 64)\n",
+                        cmd, v);
+                return -1;
+            }
+            f->headers[f->n_headers++] = v;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.bearer-token-file")) != NULL) {
+            f->prom.bearer_token_file = v;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.basic-auth-user")) != NULL) {
+            f->prom.basic_auth_user = v;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.basic-auth-password-file")) !=
+                   NULL) {
+            f->prom.basic_auth_password_file = v;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.ca-file")) != NULL) {
+            f->prom.ca_file = v;
+        } else if ((v = cli_value(argc, argv, &i, "--time")) != NULL) {
+            f->time = v;
+        } else if ((v = cli_value(argc, argv, &i, "--format")) != NULL) {
+            f->format = v;
+        } else if ((v = cli_value(argc, argv, &i, "--log.level")) != NULL) {
+            f->log_level = v;
+        } else {
+            fprintf(err, "sloe %s: unknown flag or argument %s\n%s", cmd, argv[i], usage);
+            return -1;
+        }
+    }
+    if (f->n_rules == 0)
+        f->rules[f->n_rules++] = "rules/*.yaml";
+    f->prom.headers = f->headers;
+    f->prom.n_headers = f->n_headers;
+    return 0;
+}
+
+/* Reads T as unix seconds or RFC 3339; returns 0 or -1. */
+static int cli_time(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end != s && *end == '\0' && errno == 0) {
+        *out = (int64_t)v;
+        return 0;
+    }
+    return native_parse_time_utc(s, out);
+}
+
+/* Loads the rule set named by the flags, printing problems to err. */
+static struct rules_set *cli_load(const struct cli_flags *f, FILE *err, const char *cmd)
+{
+    struct diag_list diags = {0};
+    char **files = NULL;
+    size_t n_files = 0;
+    struct rules_set *set = NULL;
+    if (rules_expand_paths(f->rules, f->n_rules, &files, &n_files, &diags) == 0 &&
+        rules_load_files((const char *const *)files, n_files, &set, &diags) != 0)
+        set = NULL;
+    diag_print(&diags, err);
+    if (set == NULL)
+        fprintf(err, "sloe %s: the rule files have errors (sloe check shows them all)\n", cmd);
+    rules_paths_free(files, n_files);
+    diag_free(&diags);
+    return set;
+}
+
+static int cli_eval(int argc, char **argv, FILE *out, FILE *err)
+{
+    struct cli_flags f;
+    int rc = cli_parse(argc, argv, &f, cli_eval_usage, out, err, "eval");
+    if (rc != 0)
+        return rc > 0 ? CLI_OK : CLI_USAGE;
+    if (strcmp(f.format, "text") != 0 && strcmp(f.format, "json") != 0) {
+        fprintf(err, "sloe eval: --format must be text or json, not %s\n", f.format);
+        return CLI_USAGE;
+    }
+    int64_t t = (int64_t)time(NULL);
+    if (f.time != NULL && cli_time(f.time, &t) != 0) {
+        fprintf(err,
+                "sloe eval: --time=%s is not a time: give unix seconds or RFC 3339 like "
+                "2026-11-01T00:00:00Z\n",
+                f.time);
+        return CLI_USAGE;
+    }
+    struct rules_set *set = cli_load(&f, err, "eval");
+    if (set == NULL)
+        return CLI_USAGE;
+    struct prom_error perr;
+    struct prom_client *prom = prom_client_new(&f.prom, &perr);
+    if (prom == NULL) {
+        fprintf(err, "sloe eval: %s\n", perr.msg);
+        rules_set_free(set);
+        return CLI_USAGE;
+    }
+    struct eval_state *s = eval_new(set, prom);
+    int failed = eval_cycle(s, t);
+    for (size_t i = 0; i < set->n_slos; i++)
+        if (!s->slos[i].ok)
+            fprintf(err, "level=error msg=\"evaluation failed\" service=%s slo=%s err=\"%s\"\n",
+                    set->slos[i]->service->name, set->slos[i]->name, s->slos[i].error);
+    if (strcmp(f.format, "json") == 0) {
+        expo_write_json(s, out);
+    } else {
+        struct expo_set *e = expo_build(s, t);
+        expo_write_text(e, out);
+        expo_free(e);
+    }
+    eval_free(s);
+    prom_client_free(prom);
+    rules_set_free(set);
+    return failed ? CLI_INVALID : CLI_OK;
+}
 
 static const char *cli_plural(size_t n, const char *one, const char *many)
 {
@@ -106,7 +308,9 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
     }
     if (strcmp(cmd, "check") == 0)
         return cli_check(argc - 2, argv + 2, out, err);
-    static const char *const later[] = {"eval", "serve", "generate", "report", NULL};
+    if (strcmp(cmd, "eval") == 0)
+        return cli_eval(argc - 2, argv + 2, out, err);
+    static const char *const later[] = {"serve", "generate", "report", NULL};
     for (size_t i = 0; later[i] != NULL; i++) {
         if (strcmp(cmd, later[i]) == 0) {
             fprintf(err,

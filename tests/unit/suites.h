@@ -4,8 +4,10 @@ extern const struct harness_test suite_rules[];
 extern const struct harness_test suite_corpus[];
 extern const struct harness_test suite_cli[];
 extern const struct harness_test suite_man[];
+extern const struct harness_test suite_prom[];
+extern const struct harness_test suite_history[];
 
 static const struct harness_suite harness_suites[] = {
     {"duration", suite_duration}, {"rules", suite_rules}, {"corpus", suite_corpus},
-    {"cli", suite_cli},           {"man", suite_man},
+    {"cli", suite_cli},           {"man", suite_man},     {"prom", suite_prom}, {"history", suite_history},
 };

@@ -50,8 +50,16 @@ static void usage_errors(void)
     EXPECT_CONTAINS(err, "unknown flag --strict");
     free(out);
     free(err);
-    EXPECT_INT(run("eval", NULL, NULL, &out, &err), 2);
-    EXPECT_CONTAINS(err, "\"eval\" is not in this version");
+    EXPECT_INT(run("serve", NULL, NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "\"serve\" is not in this version");
+    free(out);
+    free(err);
+    EXPECT_INT(run("eval", "--rules=/nonexistent/*.yaml", NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "/nonexistent/*.yaml: pattern matches no file");
+    free(out);
+    free(err);
+    EXPECT_INT(run("eval", "--time=yesterday", NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "--time=yesterday is not a time");
     free(out);
     free(err);
 }

@@ -1,0 +1,575 @@
+#include "eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "period.h"
+
+/* Where the tiers start, relative to the evaluation minute: the fine tier keeps 6 hours,
+ * the middle one 3 days; the coarse one the longest period. */
+static const int64_t eval_fine_span = 6 * 3600;
+static const int64_t eval_mid_span = 3 * 24 * 3600;
+/* Minutes asked for again each cycle, for samples that arrived late. */
+static const int64_t eval_refetch = 2 * 60;
+
+/* ---- queries ---- */
+
+/* Replaces every {{.window}} in tmpl by window. */
+static const char *eval_subst(struct arena *a, const char *tmpl, const char *window)
+{
+    static const char mark[] = "{{.window}}";
+    size_t n = 0;
+    for (const char *p = strstr(tmpl, mark); p != NULL; p = strstr(p + 1, mark))
+        n++;
+    size_t len = strlen(tmpl) + n * strlen(window) + 1;
+    char *out = arena_alloc(a, len), *w = out;
+    const char *p = tmpl;
+    for (const char *m = strstr(p, mark); m != NULL; m = strstr(p, mark)) {
+        memcpy(w, p, (size_t)(m - p));
+        w += m - p;
+        memcpy(w, window, strlen(window));
+        w += strlen(window);
+        p = m + sizeof(mark) - 1;
+    }
+    strcpy(w, p);
+    return out;
+}
+
+/* "by (a, b) " for the SLO's group_by, or "" without one. */
+static const char *eval_by(struct arena *a, const struct rules_slo *slo)
+{
+    if (slo->n_group_by == 0)
+        return "";
+    size_t len = 8;
+    for (size_t i = 0; i < slo->n_group_by; i++)
+        len += strlen(slo->group_by[i]) + 2;
+    char *s = arena_alloc(a, len);
+    strcpy(s, "by (");
+    for (size_t i = 0; i < slo->n_group_by; i++) {
+        if (i > 0)
+            strcat(s, ", ");
+        strcat(s, slo->group_by[i]);
+    }
+    strcat(s, ") ");
+    return s;
+}
+
+/* The selector's matchers without braces, and a comma after them when there are some. */
+static const char *eval_matchers(struct arena *a, const char *selector)
+{
+    size_t len = strlen(selector);
+    if (len < 2)
+        return "";
+    const char *inner = arena_strndup(a, selector + 1, len - 2);
+    const char *p = inner;
+    while (*p == ' ')
+        p++;
+    if (*p == '\0')
+        return "";
+    return arena_printf(a, "%s, ", inner);
+}
+
+static const char *eval_op_text(enum rules_op op)
+{
+    switch (op) {
+    case RULES_OP_LT:
+        return "<";
+    case RULES_OP_LTE:
+        return "<=";
+    case RULES_OP_GT:
+        return ">";
+    case RULES_OP_GTE:
+        return ">=";
+    case RULES_OP_NONE:
+        break;
+    }
+    return "";
+}
+
+int eval_queries(const struct rules_slo *slo, const char *le, const char *window, int64_t step,
+                 struct arena *a, const char **primary, const char **secondary,
+                 bool *primary_is_good)
+{
+    const struct rules_sli *s = &slo->sli;
+    const char *by = eval_by(a, slo);
+    *secondary = NULL;
+    *primary_is_good = false;
+    switch (s->kind) {
+    case RULES_SLI_EVENTS:
+        *primary_is_good = s->good_query != NULL;
+        *primary = eval_subst(a, s->good_query ? s->good_query : s->bad_query, window);
+        *secondary = eval_subst(a, s->total_query, window);
+        return 0;
+    case RULES_SLI_LATENCY: {
+        if (le == NULL)
+            return -1;
+        const char *m = eval_matchers(a, s->selector);
+        *primary_is_good = true;
+        *primary = arena_printf(a, "sum %s(increase(%s_bucket{%sle=\"%s\"}[%s]))", by, s->metric, m,
+                                le, window);
+        *secondary = arena_printf(a, "sum %s(increase(%s_count{%s}[%s]))", by, s->metric,
+                                  arena_strndup(a, m, strlen(m) >= 2 ? strlen(m) - 2 : 0), window);
+        return 0;
+    }
+    case RULES_SLI_RAW:
+        /* The error ratio over the interval, weighted by the interval's seconds. */
+        *primary = arena_printf(a, "(%s) * %lld", eval_subst(a, s->error_ratio_query, window),
+                                (long long)step);
+        return 0;
+    case RULES_SLI_UPTIME:
+        /* The share of the interval the signal was 1, in seconds. */
+        *primary_is_good = true;
+        *primary = arena_printf(a, "avg %s(avg_over_time((%s)[%s:%llds])) * %lld", by, s->query,
+                                window, (long long)(step < 60 ? step : 60), (long long)step);
+        return 0;
+    case RULES_SLI_TIMESLICE: {
+        char slice[32];
+        duration_format(s->slice_ms, slice, sizeof(slice));
+        const char *q = eval_subst(a, s->query, slice);
+        const char *cond = s->op == RULES_OP_NONE ? arena_printf(a, "(%s)", q)
+                                                  : arena_printf(a, "((%s) %s bool %.17g)", q,
+                                                                 eval_op_text(s->op), s->value);
+        *primary_is_good = true;
+        *primary = arena_printf(a, "sum %s(sum_over_time(%s[%s:%s]))", by, cond, window, slice);
+        *secondary = arena_printf(a, "sum %s(count_over_time(%s[%s:%s]))", by, cond, window, slice);
+        return 0;
+    }
+    }
+    return -1;
+}
+
+/* ---- instances ---- */
+
+static size_t eval_hash(size_t slo_index, const char *key)
+{
+    uint64_t h = 14695981039346656037ULL ^ slo_index;
+    h *= 1099511628211ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static void eval_table_put(struct eval_state *s, size_t idx)
+{
+    size_t mask = s->table_cap - 1;
+    const struct eval_instance *in = s->inst[idx];
+    size_t i = eval_hash(in->slo_index, in->key) & mask;
+    while (s->table[i] != 0)
+        i = (i + 1) & mask;
+    s->table[i] = idx + 1;
+}
+
+static void eval_table_rebuild(struct eval_state *s)
+{
+    size_t cap = 64;
+    while (cap < 2 * (s->n_inst + 1))
+        cap *= 2;
+    free(s->table);
+    s->table = calloc(cap, sizeof(*s->table));
+    if (s->table == NULL)
+        abort();
+    s->table_cap = cap;
+    for (size_t i = 0; i < s->n_inst; i++)
+        eval_table_put(s, i);
+}
+
+static struct eval_instance *eval_find(struct eval_state *s, size_t slo_index, const char *key)
+{
+    if (s->table_cap == 0)
+        return NULL;
+    size_t mask = s->table_cap - 1;
+    for (size_t i = eval_hash(slo_index, key) & mask; s->table[i] != 0; i = (i + 1) & mask) {
+        struct eval_instance *in = s->inst[s->table[i] - 1];
+        if (in->slo_index == slo_index && strcmp(in->key, key) == 0)
+            return in;
+    }
+    return NULL;
+}
+
+/* Finds or adds the instance of SLO slo_index for the group values in series labels. */
+static struct eval_instance *eval_instance_for(struct eval_state *s, size_t slo_index,
+                                               const char *key, const struct prom_series *ser)
+{
+    struct eval_instance *in = eval_find(s, slo_index, key);
+    if (in != NULL)
+        return in;
+    const struct rules_slo *slo = s->rules->slos[slo_index];
+    in = calloc(1, sizeof(*in));
+    if (in == NULL)
+        abort();
+    in->slo = slo;
+    in->slo_index = slo_index;
+    in->key = arena_strdup(&s->arena, key);
+    const char **values = arena_alloc(&s->arena, (slo->n_group_by + 1) * sizeof(*values));
+    for (size_t g = 0; g < slo->n_group_by; g++) {
+        values[g] = "";
+        for (size_t l = 0; ser != NULL && l < ser->n_labels; l++)
+            if (strcmp(ser->labels[l].name, slo->group_by[g]) == 0)
+                values[g] = arena_strdup(&s->arena, ser->labels[l].value);
+    }
+    in->values = values;
+    in->hist = history_new(period_max_length(slo));
+    in->data_ok = true;
+    if (s->n_inst == s->cap_inst) {
+        s->cap_inst = s->cap_inst ? 2 * s->cap_inst : 64;
+        s->inst = realloc(s->inst, s->cap_inst * sizeof(*s->inst));
+        if (s->inst == NULL)
+            abort();
+    }
+    s->inst[s->n_inst++] = in;
+    if (2 * (s->n_inst + 1) > s->table_cap)
+        eval_table_rebuild(s);
+    else
+        eval_table_put(s, s->n_inst - 1);
+    return in;
+}
+
+/* The group key of a series: its group_by label values joined by 0x1f. */
+static const char *eval_key(struct arena *a, const struct rules_slo *slo,
+                            const struct prom_series *ser)
+{
+    if (slo->n_group_by == 0)
+        return "";
+    size_t len = 1;
+    for (size_t l = 0; l < ser->n_labels; l++)
+        len += strlen(ser->labels[l].value) + 1;
+    len += slo->n_group_by;
+    char *k = arena_alloc(a, len), *w = k;
+    for (size_t g = 0; g < slo->n_group_by; g++) {
+        if (g > 0)
+            *w++ = '\x1f';
+        for (size_t l = 0; l < ser->n_labels; l++)
+            if (strcmp(ser->labels[l].name, slo->group_by[g]) == 0) {
+                size_t n = strlen(ser->labels[l].value);
+                memcpy(w, ser->labels[l].value, n);
+                w += n;
+            }
+    }
+    *w = '\0';
+    return k;
+}
+
+struct eval_state *eval_new(const struct rules_set *rules, struct prom_client *prom)
+{
+    struct eval_state *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        abort();
+    s->rules = rules;
+    s->prom = prom;
+    s->slos = calloc(rules->n_slos + 1, sizeof(*s->slos));
+    if (s->slos == NULL)
+        abort();
+    s->stats.samples = -1;
+    /* An SLO without group_by always has its one instance, traffic or not. */
+    for (size_t i = 0; i < rules->n_slos; i++)
+        if (rules->slos[i]->n_group_by == 0)
+            (void)eval_instance_for(s, i, "", NULL);
+    return s;
+}
+
+void eval_free(struct eval_state *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n_inst; i++) {
+        history_free(s->inst[i]->hist);
+        free(s->inst[i]);
+    }
+    free(s->inst);
+    free(s->table);
+    free(s->slos);
+    arena_free(&s->arena);
+    free(s);
+}
+
+/* ---- filling ---- */
+
+/* Counts a query's outcome and keeps the error message for the SLO. */
+static int eval_fetch(struct eval_state *s, struct eval_slo *es, const char *q, int64_t start,
+                      int64_t end, int64_t step, struct prom_result *out)
+{
+    struct prom_error err;
+    int rc;
+    if (start == end)
+        rc = prom_query(s->prom, q, end * 1000, out, &err);
+    else
+        rc = prom_query_range(s->prom, q, start * 1000, end * 1000, step * 1000, out, &err);
+    s->stats.queries[rc == 0 ? PROM_OK : err.kind]++;
+    if (rc != 0) {
+        snprintf(es->error, sizeof(es->error), "%s (query: %.200s)", err.msg, q);
+        return -1;
+    }
+    if (out->total_queryable_samples >= 0) {
+        if (s->stats.samples < 0)
+            s->stats.samples = 0;
+        s->stats.samples += out->total_queryable_samples;
+    }
+    return 0;
+}
+
+/* Finds the le label value of the latency SLO's histogram that equals its threshold. */
+static int eval_find_le(struct eval_state *s, size_t i, int64_t t)
+{
+    const struct rules_slo *slo = s->rules->slos[i];
+    struct eval_slo *es = &s->slos[i];
+    struct arena a = {0};
+    const char *q =
+        arena_printf(&a, "count by (le) (%s_bucket%s)", slo->sli.metric, slo->sli.selector);
+    struct prom_result r = {0};
+    int rc = -1;
+    if (eval_fetch(s, es, q, t, t, 0, &r) != 0)
+        goto out;
+    char seen[400] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < r.n_series; k++) {
+        for (size_t l = 0; l < r.series[k].n_labels; l++) {
+            if (strcmp(r.series[k].labels[l].name, "le") != 0)
+                continue;
+            const char *v = r.series[k].labels[l].value;
+            char *end;
+            double b = strtod(v, &end);
+            if (*end == '\0' && fabs(b - slo->sli.threshold) <= 1e-9 * fabs(b)) {
+                es->le = arena_strdup(&s->arena, v);
+                rc = 0;
+                goto out;
+            }
+            int w = snprintf(seen + used, sizeof(seen) - used, "%s%s", used ? ", " : "", v);
+            if (w > 0 && (size_t)w < sizeof(seen) - used)
+                used += (size_t)w;
+        }
+    }
+    if (r.n_series == 0)
+        snprintf(es->error, sizeof(es->error),
+                 "latency SLI: no series %s_bucket%s in Prometheus; check metric and selector",
+                 slo->sli.metric, slo->sli.selector);
+    else
+        snprintf(es->error, sizeof(es->error),
+                 "latency SLI: %s_bucket has no bucket le=\"%g\" (threshold); its buckets are "
+                 "%s: set threshold to one of them",
+                 slo->sli.metric, slo->sli.threshold, seen);
+out:
+    prom_result_free(&r);
+    arena_free(&a);
+    return rc;
+}
+
+/* A value usable as a count: finite and not negative (NaN and Inf count as missing). */
+static bool eval_usable(double v)
+{
+    return isfinite(v);
+}
+
+struct eval_point {
+    double a, b;
+    bool has_a, has_b;
+};
+
+struct eval_group {
+    const char *key;
+    const struct prom_series *ser; /* for the group's label values */
+    struct eval_point *pts;
+};
+
+/* Sorts the series of both results into groups by key; points indexed from start by step. */
+static size_t eval_group(struct arena *a, const struct rules_slo *slo, const struct prom_result *ra,
+                         const struct prom_result *rb, int64_t start, int64_t step, size_t n_pts,
+                         struct eval_group **out)
+{
+    size_t cap = (ra ? ra->n_series : 0) + (rb ? rb->n_series : 0) + 1;
+    struct eval_group *g = arena_alloc(a, cap * sizeof(*g));
+    size_t n = 0;
+    const struct prom_result *rs[2] = {ra, rb};
+    for (int which = 0; which < 2; which++) {
+        if (rs[which] == NULL)
+            continue;
+        for (size_t k = 0; k < rs[which]->n_series; k++) {
+            const struct prom_series *ser = &rs[which]->series[k];
+            const char *key = eval_key(a, slo, ser);
+            size_t gi;
+            for (gi = 0; gi < n; gi++)
+                if (strcmp(g[gi].key, key) == 0)
+                    break;
+            if (gi == n) {
+                g[n].key = key;
+                g[n].ser = ser;
+                g[n].pts = arena_alloc(a, n_pts * sizeof(struct eval_point));
+                n++;
+            }
+            for (size_t p = 0; p < ser->n_samples; p++) {
+                int64_t t = ser->samples[p].t_ms / 1000;
+                double v = ser->samples[p].v;
+                if ((t - start) % step != 0 || t < start || !eval_usable(v))
+                    continue;
+                size_t idx = (size_t)((t - start) / step);
+                if (idx >= n_pts)
+                    continue;
+                struct eval_point *pt = &g[gi].pts[idx];
+                if (which == 0) {
+                    pt->a += v; /* series of one group add up */
+                    pt->has_a = true;
+                } else {
+                    pt->b += v;
+                    pt->has_b = true;
+                }
+            }
+        }
+    }
+    *out = g;
+    return n;
+}
+
+/* Fetches the intervals (start - step, start], ..., (end - step, end] of one tier for SLO i
+ * and writes them into its instances' histories. */
+static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, int64_t end)
+{
+    const struct rules_slo *slo = s->rules->slos[i];
+    struct eval_slo *es = &s->slos[i];
+    int64_t step = history_steps[tier];
+    if (end < start)
+        return 0;
+    char window[32];
+    duration_format(step * 1000, window, sizeof(window));
+    struct arena a = {0};
+    struct prom_result ra = {0}, rb = {0};
+    int rc = -1;
+    const char *qa, *qb;
+    bool a_is_good;
+    if (eval_queries(slo, es->le, window, step, &a, &qa, &qb, &a_is_good) != 0)
+        goto out;
+    if (eval_fetch(s, es, qa, start, end, step, &ra) != 0)
+        goto out;
+    if (qb != NULL && eval_fetch(s, es, qb, start, end, step, &rb) != 0)
+        goto out;
+    if (slo->sli.kind == RULES_SLI_EVENTS && a_is_good && ra.n_series == 0 && rb.n_series > 0) {
+        snprintf(es->error, sizeof(es->error),
+                 "good_query returned no series while total_query did; check its selector "
+                 "(query: %.200s)",
+                 qa);
+        goto out;
+    }
+    size_t n_pts = (size_t)((end - start) / step + 1);
+    struct eval_group *groups;
+    size_t n_groups = eval_group(&a, slo, &ra, qb ? &rb : NULL, start, step, n_pts, &groups);
+    for (size_t gi = 0; gi < n_groups; gi++) {
+        struct eval_instance *in = eval_instance_for(s, i, groups[gi].key, groups[gi].ser);
+        for (size_t p = 0; p < n_pts; p++) {
+            const struct eval_point *pt = &groups[gi].pts[p];
+            double bad, total;
+            switch (slo->sli.kind) {
+            case RULES_SLI_EVENTS:
+            case RULES_SLI_LATENCY:
+            case RULES_SLI_TIMESLICE:
+                if (!pt->has_b)
+                    continue; /* no total: no events in this interval */
+                total = pt->b;
+                bad = a_is_good ? total - (pt->has_a ? pt->a : 0) : (pt->has_a ? pt->a : 0);
+                break;
+            case RULES_SLI_RAW:
+                if (!pt->has_a)
+                    continue;
+                total = (double)step;
+                bad = pt->a;
+                break;
+            case RULES_SLI_UPTIME:
+            default:
+                if (!pt->has_a)
+                    continue;
+                total = (double)step;
+                bad = total - pt->a;
+                break;
+            }
+            if (total < 0)
+                total = 0;
+            if (bad < 0)
+                bad = 0;
+            if (bad > total)
+                bad = total;
+            history_put(in->hist, tier, start + (int64_t)p * step, bad, total);
+        }
+    }
+    rc = 0;
+out:
+    prom_result_free(&ra);
+    prom_result_free(&rb);
+    arena_free(&a);
+    return rc;
+}
+
+/* Brings SLO i's histories up to minute t: all three tiers when never filled or after a gap
+ * longer than the fine tier, else the minutes since the last cycle. */
+static int eval_update(struct eval_state *s, size_t i, int64_t t)
+{
+    const struct rules_slo *slo = s->rules->slos[i];
+    struct eval_slo *es = &s->slos[i];
+    es->error[0] = '\0';
+    bool full = es->fetched_to == 0 || t - es->fetched_to >= eval_fine_span - eval_refetch ||
+                t < es->fetched_to;
+    if (slo->sli.kind == RULES_SLI_LATENCY && (es->le == NULL || full) &&
+        eval_find_le(s, i, t) != 0)
+        return -1;
+    if (full) {
+        int64_t hour = t / 3600 * 3600, five = t / 300 * 300;
+        int64_t span = period_max_length(slo);
+        int64_t coarse_start = (t - span) / 3600 * 3600 + 3600;
+        if (eval_fill(s, i, 2, coarse_start, hour) != 0 ||
+            eval_fill(s, i, 1, five - eval_mid_span + 300, five) != 0 ||
+            eval_fill(s, i, 0, t - eval_fine_span + 60, t) != 0)
+            return -1;
+    } else {
+        int64_t from = es->fetched_to - eval_refetch + 60;
+        if (eval_fill(s, i, 0, from, t) != 0)
+            return -1;
+    }
+    es->fetched_to = t;
+    return 0;
+}
+
+/* Computes every result of an instance at minute t from its history. */
+static void eval_compute(struct eval_instance *in, int64_t t)
+{
+    const struct rules_slo *slo = in->slo;
+    struct budget_result *r = &in->res;
+    for (int w = 0; w < PERIOD_N_WINDOWS; w++) {
+        double bad, total;
+        history_sum(in->hist, t - period_windows_s[w], t, &bad, &total, NULL);
+        budget_window(bad, total, slo->objective, &r->windows[w]);
+    }
+    int64_t start = t - period_max_length(slo), end = t;
+    if (period_bounds(slo, t, &start, &end) != 0) {
+        start = t - period_max_length(slo);
+        end = t;
+    }
+    r->period_start = start;
+    r->period_end = end;
+    double bad, total;
+    history_sum(in->hist, start, t, &bad, &total, NULL);
+    budget_window(bad, total, slo->objective, &r->period);
+    budget_finish(slo, end - start, r);
+    in->have_result = true;
+    in->data_ok = true;
+    in->last_eval = t;
+}
+
+int eval_cycle(struct eval_state *s, int64_t now)
+{
+    int64_t t = now / 60 * 60;
+    int failed = 0;
+    s->stats.samples = -1;
+    for (size_t i = 0; i < s->rules->n_slos; i++) {
+        struct eval_slo *es = &s->slos[i];
+        es->ok = eval_update(s, i, t) == 0;
+        if (!es->ok)
+            failed++;
+    }
+    for (size_t k = 0; k < s->n_inst; k++) {
+        struct eval_instance *in = s->inst[k];
+        if (s->slos[in->slo_index].ok)
+            eval_compute(in, t);
+        else
+            in->data_ok = false;
+    }
+    return failed;
+}

@@ -1,0 +1,73 @@
+/* eval: evaluates a rule set against a Prometheus query API. It keeps, per SLO instance (an
+ * SLO and one value of its group_by labels), the per-interval good and total event counts in
+ * a history, filled from query_range at start-up and after a gap, and in steady state asks
+ * Prometheus only for the minutes since the last cycle. Every window and the compliance
+ * period are summed from the history. */
+#ifndef SLOE_EVAL_H
+#define SLOE_EVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "budget.h"
+#include "history.h"
+#include "prom.h"
+#include "rules.h"
+
+struct eval_instance {
+    const struct rules_slo *slo;
+    size_t slo_index;          /* in the rule set's slos */
+    const char *const *values; /* of slo->group_by, one each; "" when a series lacked one */
+    const char *key;           /* the values joined, for lookups */
+    struct history *hist;
+    struct budget_result res;
+    bool have_result; /* res holds a computed result */
+    bool data_ok;     /* the last cycle updated it; else res is the last good one */
+    int64_t last_eval;
+};
+
+/* Per-SLO state of the data path. */
+struct eval_slo {
+    int64_t fetched_to; /* fine intervals are in the histories up to here; 0 before filling */
+    bool ok;            /* the last cycle's queries succeeded */
+    char error[800];    /* why not, for the log; "" when ok */
+    const char *le;     /* latency: the bucket boundary that equals the threshold */
+};
+
+struct eval_stats {
+    uint64_t queries[8]; /* by enum prom_error_kind */
+    int64_t samples;     /* totalQueryableSamples of the last cycle, -1 when unknown */
+};
+
+struct eval_state {
+    const struct rules_set *rules; /* not owned */
+    struct prom_client *prom;      /* not owned */
+    struct eval_slo *slos;         /* one per rules->slos */
+    struct eval_instance **inst;   /* sorted by slo_index, then key */
+    size_t n_inst, cap_inst;
+    size_t *table; /* instance lookup by (slo, key): index + 1; 0 free */
+    size_t table_cap;
+    struct arena arena; /* instance keys and values */
+    struct eval_stats stats;
+};
+
+/* Creates the state for rules and a client, both borrowed for the state's life. Allocation
+ * failure aborts. Free with eval_free. */
+struct eval_state *eval_new(const struct rules_set *rules, struct prom_client *prom);
+void eval_free(struct eval_state *s);
+
+/* Evaluates every SLO at time now (unix seconds; windows end at the whole minute at or
+ * before it). An SLO whose queries fail keeps its last results with data_ok false; its error
+ * is in s->slos[i].error. Returns the number of SLOs that failed (0 when all went well). */
+int eval_cycle(struct eval_state *s, int64_t now);
+
+/* The PromQL sloe sends for one SLO, one interval length (e.g. "5m") and step: *primary is
+ * the good (or bad) count query, *secondary the total (NULL when the kind has none).
+ * Strings are allocated in a. Returns 0 or -1 (latency without a known bucket). Exposed for
+ * tests and for `sloe generate`. */
+int eval_queries(const struct rules_slo *slo, const char *le, const char *window, int64_t step,
+                 struct arena *a, const char **primary, const char **secondary,
+                 bool *primary_is_good);
+
+#endif

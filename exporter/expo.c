@@ -1,0 +1,387 @@
+#include "expo.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "period.h"
+
+static struct expo_family *expo_family(struct expo_set *e, const char *name, enum expo_type type,
+                                       const char *help)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (strcmp(e->families[i].name, name) == 0)
+            return &e->families[i];
+    if (e->n == e->cap) {
+        e->cap = e->cap ? 2 * e->cap : 32;
+        e->families = realloc(e->families, e->cap * sizeof(*e->families));
+        if (e->families == NULL)
+            abort();
+    }
+    struct expo_family *f = &e->families[e->n++];
+    memset(f, 0, sizeof(*f));
+    f->name = name;
+    f->type = type;
+    f->help = help;
+    return f;
+}
+
+static void expo_add(struct expo_set *e, struct expo_family *f, const struct expo_label *base,
+                     size_t n_base, const char *extra_name, const char *extra_value, double v)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 16;
+        f->samples = realloc(f->samples, f->cap * sizeof(*f->samples));
+        if (f->samples == NULL)
+            abort();
+    }
+    struct expo_sample *s = &f->samples[f->n++];
+    size_t n = n_base + (extra_name != NULL);
+    struct expo_label *l = arena_alloc(&e->arena, (n + 1) * sizeof(*l));
+    memcpy(l, base, n_base * sizeof(*l));
+    if (extra_name != NULL) {
+        l[n_base].name = extra_name;
+        l[n_base].value = extra_value;
+    }
+    s->n_labels = n;
+    s->labels = l;
+    s->value = v;
+}
+
+/* The common labels of an instance: service, slo, group_by values, service and SLO labels. */
+static size_t expo_common(struct expo_set *e, const struct eval_instance *in,
+                          struct expo_label **out)
+{
+    const struct rules_slo *slo = in->slo;
+    size_t n = 2 + slo->n_group_by + slo->service->labels.n + slo->labels.n;
+    struct expo_label *l = arena_alloc(&e->arena, (n + 1) * sizeof(*l));
+    size_t k = 0;
+    l[k++] = (struct expo_label){"service", slo->service->name};
+    l[k++] = (struct expo_label){"slo", slo->name};
+    for (size_t g = 0; g < slo->n_group_by; g++)
+        l[k++] = (struct expo_label){slo->group_by[g], in->values[g]};
+    for (size_t i = 0; i < slo->service->labels.n; i++)
+        l[k++] =
+            (struct expo_label){slo->service->labels.v[i].name, slo->service->labels.v[i].value};
+    for (size_t i = 0; i < slo->labels.n; i++)
+        l[k++] = (struct expo_label){slo->labels.v[i].name, slo->labels.v[i].value};
+    *out = l;
+    return k;
+}
+
+static const char *expo_window_label(struct expo_set *e, const struct rules_slo *slo)
+{
+    if (slo->window.kind == RULES_WINDOW_CALENDAR)
+        return rules_calendar_name(slo->window.calendar);
+    char buf[32];
+    return arena_strdup(&e->arena, duration_format(slo->window.duration_ms, buf, sizeof(buf)));
+}
+
+static void expo_instance(struct expo_set *e, const struct eval_instance *in, int64_t now)
+{
+    const struct rules_slo *slo = in->slo;
+    struct expo_label *l;
+    size_t n = expo_common(e, in, &l);
+    const struct budget_result *r = &in->res;
+
+    struct expo_family *f =
+        expo_family(e, "slo", EXPO_INFO, "Every loaded SLO, with its definition.");
+    struct expo_label *info = arena_alloc(&e->arena, (n + 4) * sizeof(*info));
+    memcpy(info, l, n * sizeof(*l));
+    info[n] = (struct expo_label){"description", slo->description};
+    info[n + 1] = (struct expo_label){"window", expo_window_label(e, slo)};
+    info[n + 2] = (struct expo_label){"sli_kind", rules_sli_kind_name(slo->sli.kind)};
+    info[n + 3] = (struct expo_label){"timezone", slo->timezone};
+    expo_add(e, f, info, n + 4, NULL, NULL, 1);
+
+    expo_add(e, expo_family(e, "slo_objective_ratio", EXPO_GAUGE, "The objective, 0..1."), l, n,
+             NULL, NULL, budget_ratio(slo->objective));
+    expo_add(e,
+             expo_family(e, "slo_warning_ratio", EXPO_GAUGE,
+                         "The early-warning line, 0..1 (the objective when unset)."),
+             l, n, NULL, NULL, budget_ratio(slo->warning));
+    expo_add(e,
+             expo_family(e, "slo_minimum_ratio", EXPO_GAUGE,
+                         "The minimum (red) line, 0..1 (the warning line when unset)."),
+             l, n, NULL, NULL, budget_ratio(slo->minimum));
+    expo_add(e,
+             expo_family(e, "slo_in_service_hours", EXPO_GAUGE,
+                         "1 while now is inside the SLO's service hours (always without any)."),
+             l, n, NULL, NULL, period_in_service_hours(slo, now));
+    expo_add(
+        e,
+        expo_family(e, "slo_excluded", EXPO_GAUGE,
+                    "1 while now is inside an exclusion (planned maintenance, force majeure)."),
+        l, n, NULL, NULL, period_excluded(slo, now));
+    expo_add(e,
+             expo_family(e, "slo_data_ok", EXPO_GAUGE,
+                         "1 when the last evaluation updated this SLO; 0 when its queries failed "
+                         "and the values shown are the last good ones."),
+             l, n, NULL, NULL, in->data_ok && in->have_result);
+    if (!in->have_result)
+        return;
+    expo_add(e,
+             expo_family(e, "slo_last_evaluation_timestamp_seconds", EXPO_GAUGE,
+                         "When the values shown were computed."),
+             l, n, NULL, NULL, (double)in->last_eval);
+    expo_add(e,
+             expo_family(e, "slo_period_start_timestamp_seconds", EXPO_GAUGE,
+                         "Start of the compliance period being measured."),
+             l, n, NULL, NULL, (double)r->period_start);
+    expo_add(e,
+             expo_family(e, "slo_period_end_timestamp_seconds", EXPO_GAUGE,
+                         "End of the compliance period being measured."),
+             l, n, NULL, NULL, (double)r->period_end);
+    expo_add(e,
+             expo_family(e, "slo_compliance_ratio", EXPO_GAUGE,
+                         "SLI over the compliance period, 0..1 (1 with no events)."),
+             l, n, NULL, NULL, r->period.sli);
+    f = expo_family(e, "slo_sli_ratio", EXPO_GAUGE,
+                    "SLI over each alert window, 0..1 (1 with no events).");
+    for (int w = 0; w < PERIOD_N_WINDOWS; w++)
+        expo_add(e, f, l, n, "window", period_window_names[w], r->windows[w].sli);
+    f = expo_family(e, "slo_burn_rate", EXPO_GAUGE,
+                    "Error ratio over the window divided by 1 - objective (0 with no events).");
+    for (int w = 0; w < PERIOD_N_WINDOWS; w++)
+        expo_add(e, f, l, n, "window", period_window_names[w], r->windows[w].burn);
+    expo_add(e, f, l, n, "window", "period", r->period.burn);
+    expo_add(e,
+             expo_family(e, "slo_error_budget_remaining_ratio", EXPO_GAUGE,
+                         "1 - spent/allowed error budget over the period; negative when "
+                         "overspent."),
+             l, n, NULL, NULL, r->remaining);
+    if (slo->sli.kind == RULES_SLI_EVENTS || slo->sli.kind == RULES_SLI_LATENCY) {
+        f = expo_family(e, "slo_period_events", EXPO_GAUGE, "Events counted in the period.");
+        expo_add(e, f, l, n, "type", "good", r->period.total - r->period.bad);
+        expo_add(e, f, l, n, "type", "total", r->period.total);
+    }
+    if (r->exhaustion_s >= 0)
+        expo_add(e,
+                 expo_family(e, "slo_error_budget_exhaustion_seconds", EXPO_GAUGE,
+                             "Seconds until the error budget is gone at the current 1h burn "
+                             "rate."),
+                 l, n, NULL, NULL, r->exhaustion_s);
+    f = expo_family(e, "slo_state", EXPO_STATESET,
+                    "Compliance against the lines: met >= objective > degraded >= warning > "
+                    "warning >= minimum > breach.");
+    f->state_label = "state";
+    for (int st = 0; st < 4; st++)
+        expo_add(e, f, l, n, "state", budget_state_names[st], (int)r->state == st);
+    f = expo_family(e, "slo_alert", EXPO_GAUGE,
+                    "1 while the multiwindow multi-burn-rate condition of the tier holds.");
+    if (slo->alerting.page.enabled)
+        expo_add(e, f, l, n, "severity", "page", r->page);
+    if (slo->alerting.ticket.enabled)
+        expo_add(e, f, l, n, "severity", "ticket", r->ticket);
+    expo_add(e, expo_family(e, "slo_score", EXPO_GAUGE, "Score 0..100 from the SLO's scoring."), l,
+             n, NULL, NULL, r->score);
+    expo_add(e,
+             expo_family(e, "slo_sla_credit_ratio", EXPO_GAUGE,
+                         "Service credit owed for the period, 0..1 of the fee."),
+             l, n, NULL, NULL, r->credit);
+}
+
+static double expo_dependencies_supported(const struct rules_set *rules,
+                                          const struct rules_slo *slo)
+{
+    double product = 1;
+    for (size_t i = 0; i < slo->n_depends_on; i++) {
+        const char *ref = slo->depends_on[i], *slash = strchr(ref, '/');
+        char svc[160];
+        snprintf(svc, sizeof(svc), "%.*s", (int)(slash - ref), ref);
+        const struct rules_slo *dep = rules_find(rules, svc, slash + 1);
+        if (dep != NULL)
+            product *= dep->objective / 100;
+    }
+    return product * 100 + 1e-9 >= slo->objective;
+}
+
+struct expo_set *expo_build(const struct eval_state *s, int64_t now)
+{
+    struct expo_set *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        abort();
+    for (size_t i = 0; i < s->n_inst; i++) {
+        expo_instance(e, s->inst[i], now);
+        struct expo_label *l;
+        size_t n = expo_common(e, s->inst[i], &l);
+        expo_add(e,
+                 expo_family(e, "slo_dependencies_supported", EXPO_GAUGE,
+                             "1 when the product of the depends_on objectives reaches this "
+                             "objective."),
+                 l, n, NULL, NULL, expo_dependencies_supported(s->rules, s->inst[i]->slo));
+    }
+    /* Service scores: the weighted mean of their SLO instances' scores (an SLO's weight is
+     * shared by its group_by instances). */
+    const struct rules_set *rules = s->rules;
+    struct expo_family *fs = NULL, *fg = NULL;
+    for (size_t v = 0; v < rules->n_services; v++) {
+        const struct rules_service *svc = rules->services[v];
+        double wsum = 0, ssum = 0;
+        for (size_t i = 0; i < s->n_inst; i++) {
+            const struct eval_instance *in = s->inst[i];
+            if (in->slo->service != svc || !in->have_result)
+                continue;
+            size_t same = 0;
+            for (size_t j = 0; j < s->n_inst; j++)
+                same += s->inst[j]->slo == in->slo && s->inst[j]->have_result;
+            double w = in->slo->scoring.weight / (double)same;
+            wsum += w;
+            ssum += w * in->res.score;
+        }
+        if (wsum <= 0)
+            continue;
+        double score = ssum / wsum;
+        if (fs == NULL) {
+            fs = expo_family(e, "slo_service_score", EXPO_GAUGE,
+                             "Weighted score 0..100 of the service's SLOs.");
+            fg = expo_family(e, "slo_service_grade", EXPO_STATESET,
+                             "Grade of the service score by its scorecard.");
+            fg->state_label = "grade";
+        }
+        struct expo_label *l = arena_alloc(&e->arena, sizeof(*l));
+        l[0] = (struct expo_label){"service", svc->name};
+        expo_add(e, fs, l, 1, NULL, NULL, score);
+        int grade = budget_grade(svc, score);
+        for (int gr = 0; gr < 3; gr++)
+            expo_add(e, fg, l, 1, "grade", budget_grade_names[gr], grade == gr);
+    }
+    return e;
+}
+
+void expo_free(struct expo_set *e)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->n; i++)
+        free(e->families[i].samples);
+    free(e->families);
+    arena_free(&e->arena);
+    free(e);
+}
+
+char *expo_format_value(double v, char *buf, size_t size)
+{
+    if (isnan(v))
+        snprintf(buf, size, "NaN");
+    else if (isinf(v))
+        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, size, "%.0f", v);
+    else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, size, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+    }
+    return buf;
+}
+
+/* Writes a label value with \, " and newline escaped. */
+static void expo_escape(FILE *out, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '\\')
+            fputs("\\\\", out);
+        else if (*p == '"')
+            fputs("\\\"", out);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*p, out);
+    }
+}
+
+void expo_write_text(const struct expo_set *e, FILE *out)
+{
+    char buf[64];
+    for (size_t i = 0; i < e->n; i++) {
+        const struct expo_family *f = &e->families[i];
+        const char *suffix = f->type == EXPO_INFO ? "_info" : "";
+        fprintf(out, "# HELP %s%s ", f->name, suffix);
+        for (const char *p = f->help; *p; p++) {
+            if (*p == '\\')
+                fputs("\\\\", out);
+            else if (*p == '\n')
+                fputs("\\n", out);
+            else
+                fputc(*p, out);
+        }
+        fprintf(out, "\n# TYPE %s%s %s\n", f->name, suffix,
+                f->type == EXPO_COUNTER ? "counter" : "gauge");
+        for (size_t k = 0; k < f->n; k++) {
+            const struct expo_sample *s = &f->samples[k];
+            fprintf(out, "%s%s", f->name, suffix);
+            if (s->n_labels > 0) {
+                fputc('{', out);
+                for (size_t j = 0; j < s->n_labels; j++) {
+                    fprintf(out, "%s%s=\"", j ? "," : "", s->labels[j].name);
+                    expo_escape(out, s->labels[j].value);
+                    fputc('"', out);
+                }
+                fputc('}', out);
+            }
+            fprintf(out, " %s\n", expo_format_value(s->value, buf, sizeof(buf)));
+        }
+    }
+}
+
+static json_t *expo_json_window(const struct budget_window *w)
+{
+    return json_pack("{s:f, s:f, s:f, s:f}", "sli", w->sli, "burn_rate", w->burn, "bad", w->bad,
+                     "total", w->total);
+}
+
+void expo_write_json(const struct eval_state *s, FILE *out)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->n_inst; i++) {
+        const struct eval_instance *in = s->inst[i];
+        const struct rules_slo *slo = in->slo;
+        const struct budget_result *r = &in->res;
+        json_t *labels = json_object();
+        for (size_t g = 0; g < slo->n_group_by; g++)
+            json_object_set_new(labels, slo->group_by[g], json_string(in->values[g]));
+        for (size_t k = 0; k < slo->service->labels.n; k++)
+            json_object_set_new(labels, slo->service->labels.v[k].name,
+                                json_string(slo->service->labels.v[k].value));
+        for (size_t k = 0; k < slo->labels.n; k++)
+            json_object_set_new(labels, slo->labels.v[k].name, json_string(slo->labels.v[k].value));
+        json_t *o =
+            json_pack("{s:s, s:s, s:o, s:f, s:f, s:f, s:b}", "service", slo->service->name, "slo",
+                      slo->name, "labels", labels, "objective", budget_ratio(slo->objective),
+                      "warning", budget_ratio(slo->warning), "minimum", budget_ratio(slo->minimum),
+                      "data_ok", in->data_ok && in->have_result);
+        const struct eval_slo *es = &s->slos[in->slo_index];
+        if (es->error[0] != '\0')
+            json_object_set_new(o, "error", json_string(es->error));
+        if (in->have_result) {
+            json_t *windows = json_object();
+            for (int w = 0; w < PERIOD_N_WINDOWS; w++)
+                json_object_set_new(windows, period_window_names[w],
+                                    expo_json_window(&r->windows[w]));
+            json_object_set_new(o, "windows", windows);
+            json_t *period = expo_json_window(&r->period);
+            json_object_set_new(period, "start", json_integer(r->period_start));
+            json_object_set_new(period, "end", json_integer(r->period_end));
+            json_object_set_new(o, "period", period);
+            json_object_set_new(o, "compliance", json_real(r->period.sli));
+            json_object_set_new(o, "error_budget_remaining", json_real(r->remaining));
+            json_object_set_new(o, "exhaustion_seconds",
+                                r->exhaustion_s >= 0 ? json_real(r->exhaustion_s) : json_null());
+            json_object_set_new(o, "state", json_string(budget_state_names[r->state]));
+            json_object_set_new(o, "alerts",
+                                json_pack("{s:b, s:b}", "page", r->page, "ticket", r->ticket));
+            json_object_set_new(o, "score", json_real(r->score));
+            json_object_set_new(o, "sla_credit", json_real(r->credit));
+            json_object_set_new(o, "last_evaluation", json_integer(in->last_eval));
+        }
+        json_array_append_new(arr, o);
+    }
+    json_dumpf(arr, out, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    fputc('\n', out);
+    json_decref(arr);
+}
