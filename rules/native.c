@@ -381,6 +381,11 @@ int native_parse_time(const char *s, const char *zone, int64_t *out)
     return 0;
 }
 
+int native_parse_time_utc(const char *s, int64_t *out)
+{
+    return native_parse_time(s, "UTC", out);
+}
+
 static void native_exclusions(struct ydoc *d, yaml_node_t *n, struct rules_slo *o)
 {
     int len = ydoc_seq_len(d, n, "exclusions");

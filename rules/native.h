@@ -12,6 +12,9 @@ void native_read(struct build *b, struct ydoc *d, yaml_node_t *root);
  * in zone. Returns 0 and unix seconds, or -1 (no message). */
 int native_parse_time(const char *s, const char *zone, int64_t *out);
 
+/* As native_parse_time with times without an offset in UTC. */
+int native_parse_time_utc(const char *s, int64_t *out);
+
 /* Reads service-hour days ("mon-fri", "mon,wed", "daily") into a Monday=bit 0 mask. Returns 0
  * or -1. */
 int native_parse_days(const char *s, uint8_t *out);
