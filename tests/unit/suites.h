@@ -9,5 +9,6 @@ extern const struct harness_test suite_history[];
 
 static const struct harness_suite harness_suites[] = {
     {"duration", suite_duration}, {"rules", suite_rules}, {"corpus", suite_corpus},
-    {"cli", suite_cli},           {"man", suite_man},     {"prom", suite_prom}, {"history", suite_history},
+    {"cli", suite_cli},           {"man", suite_man},     {"prom", suite_prom},
+    {"history", suite_history},
 };
