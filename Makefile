@@ -45,32 +45,46 @@ $(BIN)/sloe: $(LIB_OBJ) $(MAIN_OBJ)
 $(BUILD)/sloe-tests: $(LIB_OBJ) $(TEST_OBJ)
 	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/evaldriver: $(LIB_OBJ) $(BUILD)/tests/integration/evaldriver.o
+	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLFLAGS) -MMD -MP -c -o $@ $<
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/integration/evaldriver.d
 
 # The tests find the binary under test through SLOE_BIN.
 check-unit: $(BIN)/sloe $(BUILD)/sloe-tests
 	SLOE_BIN=$(BIN)/sloe $(BUILD)/sloe-tests
 
+# Integration tests: a real Prometheus over a backfilled TSDB (Python, standard library).
+check-integration: $(BIN)/sloe $(BUILD)/evaldriver
+	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_promlab.py
+	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_eval.py
+
+SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+
 check-asan:
-	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    check-unit
+	$(MAKE) --no-print-directory $(SANFLAGS) check-unit
+
+check-asan-integration:
+	$(MAKE) --no-print-directory $(SANFLAGS) check-integration
 
 test: deps
 	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	$(MAKE) --no-print-directory check-unit
+	$(MAKE) --no-print-directory check-integration
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan-integration
 
 # Debian packages: build (compiler, libraries), tests and fuzzing (clang, libFuzzer
 # runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager).
 DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
             libprotobuf-c-dev protobuf-c-compiler libjansson-dev clang libclang-rt-14-dev \
-            clang-format tzdata groff-base prometheus prometheus-alertmanager
+            clang-format tzdata groff-base python3 prometheus prometheus-alertmanager
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -108,4 +122,5 @@ format-check:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check-unit check-asan deps fuzz format-check clean
+.PHONY: all test check-unit check-integration check-asan check-asan-integration deps fuzz \
+        format-check clean

@@ -147,6 +147,12 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
             return -1;
         }
     }
+    if (strcmp(f->log_level, "debug") != 0 && strcmp(f->log_level, "info") != 0 &&
+        strcmp(f->log_level, "warn") != 0 && strcmp(f->log_level, "error") != 0) {
+        fprintf(err, "sloe %s: --log.level must be debug, info, warn or error, not %s\n", cmd,
+                f->log_level);
+        return -1;
+    }
     if (f->n_rules == 0)
         f->rules[f->n_rules++] = "rules/*.yaml";
     f->prom.headers = f->headers;
@@ -220,7 +226,7 @@ static int cli_eval(int argc, char **argv, FILE *out, FILE *err)
             fprintf(err, "level=error msg=\"evaluation failed\" service=%s slo=%s err=\"%s\"\n",
                     set->slos[i]->service->name, set->slos[i]->name, s->slos[i].error);
     if (strcmp(f.format, "json") == 0) {
-        expo_write_json(s, out);
+        expo_write_json(s, out, false);
     } else {
         struct expo_set *e = expo_build(s, t);
         expo_write_text(e, out);

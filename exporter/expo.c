@@ -335,7 +335,7 @@ static json_t *expo_json_window(const struct budget_window *w)
                      "total", w->total);
 }
 
-void expo_write_json(const struct eval_state *s, FILE *out)
+void expo_write_json(const struct eval_state *s, FILE *out, bool compact)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < s->n_inst; i++) {
@@ -381,7 +381,7 @@ void expo_write_json(const struct eval_state *s, FILE *out)
         }
         json_array_append_new(arr, o);
     }
-    json_dumpf(arr, out, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_dumpf(arr, out, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_REAL_PRECISION(17));
     fputc('\n', out);
     json_decref(arr);
 }

@@ -3,6 +3,7 @@
 #ifndef SLOE_EXPO_H
 #define SLOE_EXPO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -44,8 +45,9 @@ void expo_free(struct expo_set *e);
 /* Writes the set in the Prometheus text exposition format 0.0.4. */
 void expo_write_text(const struct expo_set *e, FILE *out);
 
-/* Writes the evaluation state as JSON: one object per SLO instance with its results. */
-void expo_write_json(const struct eval_state *s, FILE *out);
+/* Writes the evaluation state as JSON: one object per SLO instance with its results;
+ * indented, or on one line when compact. */
+void expo_write_json(const struct eval_state *s, FILE *out, bool compact);
 
 /* Formats a sample value the shortest way that reads back exactly ("NaN", "+Inf"). */
 char *expo_format_value(double v, char *buf, size_t size);

@@ -152,6 +152,30 @@ static void man_pages(void)
     if (!EXPECT(man1 != NULL && man5 != NULL))
         return;
     EXPECT_CONTAINS(man1, ".Cm check");
+    EXPECT_CONTAINS(man1, ".Cm eval");
+    static const char *const flags[] = {"time",
+                                        "format",
+                                        "rules",
+                                        "prometheus.url",
+                                        "prometheus.timeout",
+                                        "prometheus.header",
+                                        "prometheus.bearer-token-file",
+                                        "prometheus.basic-auth-user",
+                                        "prometheus.basic-auth-password-file",
+                                        "prometheus.ca-file",
+                                        "log.level"};
+    char *out, *err;
+    char *argv[] = {(char *)harness_sloe(), (char *)"eval", (char *)"--help", NULL};
+    EXPECT_INT(harness_run(argv, &out, &err), 0);
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        char want[80];
+        snprintf(want, sizeof(want), "--%s=", flags[i]);
+        EXPECT_CONTAINS(out, want);
+        snprintf(want, sizeof(want), "Fl \\-%s Ns", flags[i]);
+        EXPECT_CONTAINS(man1, want);
+    }
+    free(out);
+    free(err);
     EXPECT_CONTAINS(man1, "3 files, 12 SLOs: OK");
     static const char *const fields[] = {
         "objective",
