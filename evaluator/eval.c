@@ -189,6 +189,25 @@ static struct eval_instance *eval_find(struct eval_state *s, size_t slo_index, c
     return NULL;
 }
 
+static char *eval_xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL)
+        abort();
+    return d;
+}
+
+/* Frees an instance and what it owns. */
+static void eval_instance_free(struct eval_instance *in)
+{
+    for (size_t g = 0; g < in->slo->n_group_by; g++)
+        free((char *)in->values[g]);
+    free((void *)in->values);
+    free((char *)in->key);
+    history_free(in->hist);
+    free(in);
+}
+
 /* Finds or adds the instance of SLO slo_index for the group values in series labels. */
 static struct eval_instance *eval_instance_for(struct eval_state *s, size_t slo_index,
                                                const char *key, const struct prom_series *ser)
@@ -202,13 +221,16 @@ static struct eval_instance *eval_instance_for(struct eval_state *s, size_t slo_
         abort();
     in->slo = slo;
     in->slo_index = slo_index;
-    in->key = arena_strdup(&s->arena, key);
-    const char **values = arena_alloc(&s->arena, (slo->n_group_by + 1) * sizeof(*values));
+    in->key = eval_xstrdup(key);
+    const char **values = calloc(slo->n_group_by + 1, sizeof(*values));
+    if (values == NULL)
+        abort();
     for (size_t g = 0; g < slo->n_group_by; g++) {
-        values[g] = "";
+        const char *v = "";
         for (size_t l = 0; ser != NULL && l < ser->n_labels; l++)
             if (strcmp(ser->labels[l].name, slo->group_by[g]) == 0)
-                values[g] = arena_strdup(&s->arena, ser->labels[l].value);
+                v = ser->labels[l].value;
+        values[g] = eval_xstrdup(v);
     }
     in->values = values;
     in->hist = history_new(period_max_length(slo));
@@ -274,10 +296,8 @@ void eval_free(struct eval_state *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n_inst; i++) {
-        history_free(s->inst[i]->hist);
-        free(s->inst[i]);
-    }
+    for (size_t i = 0; i < s->n_inst; i++)
+        eval_instance_free(s->inst[i]);
     free(s->inst);
     free(s->table);
     free(s->slos);
@@ -564,12 +584,24 @@ int eval_cycle(struct eval_state *s, int64_t now)
         if (!es->ok)
             failed++;
     }
+    size_t kept = 0;
     for (size_t k = 0; k < s->n_inst; k++) {
         struct eval_instance *in = s->inst[k];
         if (s->slos[in->slo_index].ok)
             eval_compute(in, t);
         else
             in->data_ok = false;
+        /* A group whose series vanished goes once it has no event left in the period. */
+        if (in->slo->n_group_by > 0 && in->have_result && in->data_ok &&
+            in->res.period.total <= 0) {
+            eval_instance_free(in);
+            continue;
+        }
+        s->inst[kept++] = in;
+    }
+    if (kept != s->n_inst) {
+        s->n_inst = kept;
+        eval_table_rebuild(s);
     }
     return failed;
 }

@@ -48,7 +48,7 @@ struct eval_state {
     size_t n_inst, cap_inst;
     size_t *table; /* instance lookup by (slo, key): index + 1; 0 free */
     size_t table_cap;
-    struct arena arena; /* instance keys and values */
+    struct arena arena; /* strings that live as long as the state (latency le values) */
     struct eval_stats stats;
 };
 
@@ -59,7 +59,8 @@ void eval_free(struct eval_state *s);
 
 /* Evaluates every SLO at time now (unix seconds; windows end at the whole minute at or
  * before it). An SLO whose queries fail keeps its last results with data_ok false; its error
- * is in s->slos[i].error. Returns the number of SLOs that failed (0 when all went well). */
+ * is in s->slos[i].error. A group_by instance with no event left in its period is dropped.
+ * Returns the number of SLOs that failed (0 when all went well). */
 int eval_cycle(struct eval_state *s, int64_t now);
 
 /* The PromQL sloe sends for one SLO, one interval length (e.g. "5m") and step: *primary is
