@@ -734,11 +734,11 @@ int prom_query_range(struct prom_client *c, const char *query, int64_t start_ms,
     char s[32], e[32], st[32], fields[128];
     err = err ? err : &local;
     if (step_ms <= 0 || end_ms < start_ms ||
-        ((uint64_t)end_ms - (uint64_t)start_ms) / (uint64_t)step_ms >= PROM_MAX_RANGE_POINTS) {
+        ((uint64_t)end_ms - (uint64_t)start_ms) / (uint64_t)step_ms > PROM_MAX_RANGE_POINTS) {
         memset(out, 0, sizeof(*out));
         out->total_queryable_samples = -1;
         return prom_fail(err, PROM_ERR_CONFIG, 0,
-                         "bad range query: needs step > 0, end >= start and at most %d points",
+                         "bad range query: needs step > 0, end >= start and at most %d steps",
                          PROM_MAX_RANGE_POINTS);
     }
     prom_format_time(start_ms, s, sizeof(s));

@@ -22,7 +22,7 @@ enum {
     PROM_MAX_HEADER_BYTES = 8192,   /* per header */
     PROM_MAX_SECRET_BYTES = 65536,  /* bearer token and password files */
     PROM_MAX_QUERY_BYTES = 1 << 20, /* a PromQL expression */
-    PROM_MAX_RANGE_POINTS = 11000,  /* per series of a range query, as Prometheus */
+    PROM_MAX_RANGE_POINTS = 11000,  /* (end - start) / step at most, as Prometheus */
 };
 
 struct prom_config {
