@@ -97,6 +97,7 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
     memset(f, 0, sizeof(*f));
     f->prom.url = "http://127.0.0.1:9090";
     f->prom.timeout_ms = 30000;
+    f->prom.user_agent = "sloe/" SLOE_VERSION;
     f->format = "text";
     f->log_level = "info";
     for (int i = 0; i < argc; i++) {
