@@ -8,8 +8,8 @@
 #include "duration.h"
 #include "period.h"
 
-static struct expo_family *expo_family(struct expo_set *e, const char *name, enum expo_type type,
-                                       const char *help)
+struct expo_family *expo_family(struct expo_set *e, const char *name, enum expo_type type,
+                                const char *help)
 {
     for (size_t i = 0; i < e->n; i++)
         if (strcmp(e->families[i].name, name) == 0)
@@ -28,8 +28,8 @@ static struct expo_family *expo_family(struct expo_set *e, const char *name, enu
     return f;
 }
 
-static void expo_add(struct expo_set *e, struct expo_family *f, const struct expo_label *base,
-                     size_t n_base, const char *extra_name, const char *extra_value, double v)
+void expo_add(struct expo_set *e, struct expo_family *f, const struct expo_label *base,
+              size_t n_base, const char *extra_name, const char *extra_value, double v)
 {
     if (f->n == f->cap) {
         f->cap = f->cap ? 2 * f->cap : 16;
@@ -45,9 +45,26 @@ static void expo_add(struct expo_set *e, struct expo_family *f, const struct exp
         l[n_base].name = extra_name;
         l[n_base].value = extra_value;
     }
+    s->suffix = "";
     s->n_labels = n;
     s->labels = l;
     s->value = v;
+}
+
+void expo_add_histogram(struct expo_set *e, struct expo_family *f, const struct expo_label *base,
+                        size_t n_base, const double *bounds, const uint64_t *cumulative,
+                        size_t n_bounds, double sum, uint64_t count)
+{
+    char buf[64];
+    for (size_t i = 0; i < n_bounds; i++) {
+        const char *le = arena_strdup(&e->arena, expo_format_value(bounds[i], buf, sizeof(buf)));
+        expo_add(e, f, base, n_base, "le", le, (double)cumulative[i]);
+        f->samples[f->n - 1].suffix = "_bucket";
+    }
+    expo_add(e, f, base, n_base, NULL, NULL, sum);
+    f->samples[f->n - 1].suffix = "_sum";
+    expo_add(e, f, base, n_base, NULL, NULL, (double)count);
+    f->samples[f->n - 1].suffix = "_count";
 }
 
 /* The common labels of an instance: service, slo, group_by values, service and SLO labels. */
@@ -300,7 +317,9 @@ void expo_write_text(const struct expo_set *e, FILE *out)
     char buf[64];
     for (size_t i = 0; i < e->n; i++) {
         const struct expo_family *f = &e->families[i];
-        const char *suffix = f->type == EXPO_INFO ? "_info" : "";
+        const char *suffix = f->type == EXPO_INFO      ? "_info"
+                             : f->type == EXPO_COUNTER ? "_total"
+                                                       : "";
         fprintf(out, "# HELP %s%s ", f->name, suffix);
         for (const char *p = f->help; *p; p++) {
             if (*p == '\\')
@@ -311,10 +330,12 @@ void expo_write_text(const struct expo_set *e, FILE *out)
                 fputc(*p, out);
         }
         fprintf(out, "\n# TYPE %s%s %s\n", f->name, suffix,
-                f->type == EXPO_COUNTER ? "counter" : "gauge");
+                f->type == EXPO_COUNTER     ? "counter"
+                : f->type == EXPO_HISTOGRAM ? "histogram"
+                                            : "gauge");
         for (size_t k = 0; k < f->n; k++) {
             const struct expo_sample *s = &f->samples[k];
-            fprintf(out, "%s%s", f->name, suffix);
+            fprintf(out, "%s%s%s", f->name, suffix, s->suffix);
             if (s->n_labels > 0) {
                 fputc('{', out);
                 for (size_t j = 0; j < s->n_labels; j++) {

@@ -1,29 +1,35 @@
 /* expo: the metrics sloe exports, built once per evaluation into an immutable set of
- * metric families, and written in the Prometheus text format (0.0.4) or as JSON. */
+ * metric families, and written in the Prometheus text format (0.0.4) or as JSON.
+ *
+ * Names follow OpenMetrics: a counter family is named without "_total" and an info family
+ * without "_info"; the writers add the suffixes. A histogram family's samples carry the
+ * suffix "_bucket" (with an "le" label, last), "_sum" or "_count". */
 #ifndef SLOE_EXPO_H
 #define SLOE_EXPO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "arena.h"
 #include "eval.h"
 
-enum expo_type { EXPO_GAUGE, EXPO_COUNTER, EXPO_STATESET, EXPO_INFO };
+enum expo_type { EXPO_GAUGE, EXPO_COUNTER, EXPO_STATESET, EXPO_INFO, EXPO_HISTOGRAM };
 
 struct expo_label {
     const char *name, *value;
 };
 
 struct expo_sample {
+    const char *suffix; /* histograms: "_bucket", "_sum" or "_count"; else "" */
     size_t n_labels;
     const struct expo_label *labels;
     double value;
 };
 
 struct expo_family {
-    const char *name; /* without the _info suffix for info families */
+    const char *name; /* without _total (counters) or _info (info families) */
     const char *help;
     enum expo_type type;
     const char *state_label; /* stateset: the label holding the state */
@@ -41,6 +47,20 @@ struct expo_set {
  * now. Allocation failure aborts. Free with expo_free. */
 struct expo_set *expo_build(const struct eval_state *s, int64_t now);
 void expo_free(struct expo_set *e);
+
+/* Adds a family (or returns the one of that name) and a sample to it: the labels base plus,
+ * when extra_name is not NULL, one more. Strings are borrowed: they must outlive the set
+ * (copy them into e->arena when they do not). */
+struct expo_family *expo_family(struct expo_set *e, const char *name, enum expo_type type,
+                                const char *help);
+void expo_add(struct expo_set *e, struct expo_family *f, const struct expo_label *base,
+              size_t n_base, const char *extra_name, const char *extra_value, double v);
+
+/* Adds a histogram sample set: cumulative counts for the upper bounds (the last +Inf), sum
+ * and count, each with the given labels. */
+void expo_add_histogram(struct expo_set *e, struct expo_family *f, const struct expo_label *base,
+                        size_t n_base, const double *bounds, const uint64_t *cumulative,
+                        size_t n_bounds, double sum, uint64_t count);
 
 /* Writes the set in the Prometheus text exposition format 0.0.4. */
 void expo_write_text(const struct expo_set *e, FILE *out);
