@@ -67,23 +67,27 @@ void expo_add_histogram(struct expo_set *e, struct expo_family *f, const struct 
     f->samples[f->n - 1].suffix = "_count";
 }
 
-/* The common labels of an instance: service, slo, group_by values, service and SLO labels. */
+/* The common labels of an instance: service, slo, group_by values, service and SLO labels.
+ * The strings are copied, so that the set outlives the rules and the evaluation state. */
 static size_t expo_common(struct expo_set *e, const struct eval_instance *in,
                           struct expo_label **out)
 {
     const struct rules_slo *slo = in->slo;
+    struct arena *a = &e->arena;
     size_t n = 2 + slo->n_group_by + slo->service->labels.n + slo->labels.n;
-    struct expo_label *l = arena_alloc(&e->arena, (n + 1) * sizeof(*l));
+    struct expo_label *l = arena_alloc(a, (n + 1) * sizeof(*l));
     size_t k = 0;
-    l[k++] = (struct expo_label){"service", slo->service->name};
-    l[k++] = (struct expo_label){"slo", slo->name};
+    l[k++] = (struct expo_label){"service", arena_strdup(a, slo->service->name)};
+    l[k++] = (struct expo_label){"slo", arena_strdup(a, slo->name)};
     for (size_t g = 0; g < slo->n_group_by; g++)
-        l[k++] = (struct expo_label){slo->group_by[g], in->values[g]};
-    for (size_t i = 0; i < slo->service->labels.n; i++)
         l[k++] =
-            (struct expo_label){slo->service->labels.v[i].name, slo->service->labels.v[i].value};
+            (struct expo_label){arena_strdup(a, slo->group_by[g]), arena_strdup(a, in->values[g])};
+    for (size_t i = 0; i < slo->service->labels.n; i++)
+        l[k++] = (struct expo_label){arena_strdup(a, slo->service->labels.v[i].name),
+                                     arena_strdup(a, slo->service->labels.v[i].value)};
     for (size_t i = 0; i < slo->labels.n; i++)
-        l[k++] = (struct expo_label){slo->labels.v[i].name, slo->labels.v[i].value};
+        l[k++] = (struct expo_label){arena_strdup(a, slo->labels.v[i].name),
+                                     arena_strdup(a, slo->labels.v[i].value)};
     *out = l;
     return k;
 }
@@ -96,21 +100,24 @@ static const char *expo_window_label(struct expo_set *e, const struct rules_slo 
     return arena_strdup(&e->arena, duration_format(slo->window.duration_ms, buf, sizeof(buf)));
 }
 
-static void expo_instance(struct expo_set *e, const struct eval_instance *in, int64_t now)
+/* Adds the series of one instance; returns its common labels. */
+static size_t expo_instance(struct expo_set *e, const struct eval_instance *in, int64_t now,
+                            struct expo_label **labels)
 {
     const struct rules_slo *slo = in->slo;
     struct expo_label *l;
     size_t n = expo_common(e, in, &l);
+    *labels = l;
     const struct budget_result *r = &in->res;
 
     struct expo_family *f =
         expo_family(e, "slo", EXPO_INFO, "Every loaded SLO, with its definition.");
     struct expo_label *info = arena_alloc(&e->arena, (n + 4) * sizeof(*info));
     memcpy(info, l, n * sizeof(*l));
-    info[n] = (struct expo_label){"description", slo->description};
+    info[n] = (struct expo_label){"description", arena_strdup(&e->arena, slo->description)};
     info[n + 1] = (struct expo_label){"window", expo_window_label(e, slo)};
     info[n + 2] = (struct expo_label){"sli_kind", rules_sli_kind_name(slo->sli.kind)};
-    info[n + 3] = (struct expo_label){"timezone", slo->timezone};
+    info[n + 3] = (struct expo_label){"timezone", arena_strdup(&e->arena, slo->timezone)};
     expo_add(e, f, info, n + 4, NULL, NULL, 1);
 
     expo_add(e, expo_family(e, "slo_objective_ratio", EXPO_GAUGE, "The objective, 0..1."), l, n,
@@ -138,7 +145,7 @@ static void expo_instance(struct expo_set *e, const struct eval_instance *in, in
                          "and the values shown are the last good ones."),
              l, n, NULL, NULL, in->data_ok && in->have_result);
     if (!in->have_result)
-        return;
+        return n;
     expo_add(e,
              expo_family(e, "slo_last_evaluation_timestamp_seconds", EXPO_GAUGE,
                          "When the values shown were computed."),
@@ -198,6 +205,7 @@ static void expo_instance(struct expo_set *e, const struct eval_instance *in, in
              expo_family(e, "slo_sla_credit_ratio", EXPO_GAUGE,
                          "Service credit owed for the period, 0..1 of the fee."),
              l, n, NULL, NULL, r->credit);
+    return n;
 }
 
 static double expo_dependencies_supported(const struct rules_set *rules,
@@ -221,9 +229,8 @@ struct expo_set *expo_build(const struct eval_state *s, int64_t now)
     if (e == NULL)
         abort();
     for (size_t i = 0; i < s->n_inst; i++) {
-        expo_instance(e, s->inst[i], now);
         struct expo_label *l;
-        size_t n = expo_common(e, s->inst[i], &l);
+        size_t n = expo_instance(e, s->inst[i], now, &l);
         expo_add(e,
                  expo_family(e, "slo_dependencies_supported", EXPO_GAUGE,
                              "1 when the product of the depends_on objectives reaches this "
@@ -231,26 +238,32 @@ struct expo_set *expo_build(const struct eval_state *s, int64_t now)
                  l, n, NULL, NULL, expo_dependencies_supported(s->rules, s->inst[i]->slo));
     }
     /* Service scores: the weighted mean of their SLO instances' scores (an SLO's weight is
-     * shared by its group_by instances). */
+     * shared by its group_by instances). One pass counts instances per SLO, one sums. */
     const struct rules_set *rules = s->rules;
+    size_t *per_slo = calloc(rules->n_slos + 1, sizeof(*per_slo));
+    double *wsum = calloc(rules->n_services + 1, sizeof(*wsum));
+    double *ssum = calloc(rules->n_services + 1, sizeof(*ssum));
+    if (per_slo == NULL || wsum == NULL || ssum == NULL)
+        abort();
+    for (size_t i = 0; i < s->n_inst; i++)
+        per_slo[s->inst[i]->slo_index] += s->inst[i]->have_result;
+    for (size_t i = 0; i < s->n_inst; i++) {
+        const struct eval_instance *in = s->inst[i];
+        if (!in->have_result)
+            continue;
+        size_t v = 0;
+        while (v < rules->n_services && rules->services[v] != in->slo->service)
+            v++;
+        double w = in->slo->scoring.weight / (double)per_slo[in->slo_index];
+        wsum[v] += w;
+        ssum[v] += w * in->res.score;
+    }
     struct expo_family *fs = NULL, *fg = NULL;
     for (size_t v = 0; v < rules->n_services; v++) {
         const struct rules_service *svc = rules->services[v];
-        double wsum = 0, ssum = 0;
-        for (size_t i = 0; i < s->n_inst; i++) {
-            const struct eval_instance *in = s->inst[i];
-            if (in->slo->service != svc || !in->have_result)
-                continue;
-            size_t same = 0;
-            for (size_t j = 0; j < s->n_inst; j++)
-                same += s->inst[j]->slo == in->slo && s->inst[j]->have_result;
-            double w = in->slo->scoring.weight / (double)same;
-            wsum += w;
-            ssum += w * in->res.score;
-        }
-        if (wsum <= 0)
+        if (wsum[v] <= 0)
             continue;
-        double score = ssum / wsum;
+        double score = ssum[v] / wsum[v];
         if (fs == NULL) {
             fs = expo_family(e, "slo_service_score", EXPO_GAUGE,
                              "Weighted score 0..100 of the service's SLOs.");
@@ -259,12 +272,15 @@ struct expo_set *expo_build(const struct eval_state *s, int64_t now)
             fg->state_label = "grade";
         }
         struct expo_label *l = arena_alloc(&e->arena, sizeof(*l));
-        l[0] = (struct expo_label){"service", svc->name};
+        l[0] = (struct expo_label){"service", arena_strdup(&e->arena, svc->name)};
         expo_add(e, fs, l, 1, NULL, NULL, score);
         int grade = budget_grade(svc, score);
         for (int gr = 0; gr < 3; gr++)
             expo_add(e, fg, l, 1, "grade", budget_grade_names[gr], grade == gr);
     }
+    free(per_slo);
+    free(wsum);
+    free(ssum);
     return e;
 }
 
