@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "duration.h"
 #include "period.h"
@@ -286,9 +287,11 @@ struct eval_state *eval_new(const struct rules_set *rules, struct prom_client *p
         abort();
     s->stats.samples = -1;
     /* An SLO without group_by always has its one instance, traffic or not. */
-    for (size_t i = 0; i < rules->n_slos; i++)
+    for (size_t i = 0; i < rules->n_slos; i++) {
+        s->slos[i].ok = true; /* nothing has failed yet */
         if (rules->slos[i]->n_group_by == 0)
             (void)eval_instance_for(s, i, "", NULL);
+    }
     return s;
 }
 
@@ -307,17 +310,34 @@ void eval_free(struct eval_state *s)
 
 /* ---- filling ---- */
 
-/* Counts a query's outcome and keeps the error message for the SLO. */
+const double eval_query_bounds[EVAL_QUERY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                      0.5,   1,    2.5,   5,    10,  30};
+
+static double eval_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counts a query's outcome and duration and keeps the error message for the SLO. */
 static int eval_fetch(struct eval_state *s, struct eval_slo *es, const char *q, int64_t start,
                       int64_t end, int64_t step, struct prom_result *out)
 {
     struct prom_error err;
     int rc;
+    double t0 = eval_now();
     if (start == end)
         rc = prom_query(s->prom, q, end * 1000, out, &err);
     else
         rc = prom_query_range(s->prom, q, start * 1000, end * 1000, step * 1000, out, &err);
+    double took = eval_now() - t0;
     s->stats.queries[rc == 0 ? PROM_OK : err.kind]++;
+    s->stats.query_seconds += took;
+    size_t b = 0;
+    while (b < EVAL_QUERY_BUCKETS && took > eval_query_bounds[b])
+        b++;
+    s->stats.query_buckets[b]++;
     if (rc != 0) {
         snprintf(es->error, sizeof(es->error), "%s (query: %.200s)", err.msg, q);
         return -1;
@@ -573,17 +593,9 @@ static void eval_compute(struct eval_instance *in, int64_t t)
     in->last_eval = t;
 }
 
-int eval_cycle(struct eval_state *s, int64_t now)
+void eval_compute_all(struct eval_state *s, int64_t t)
 {
-    int64_t t = now / 60 * 60;
-    int failed = 0;
-    s->stats.samples = -1;
-    for (size_t i = 0; i < s->rules->n_slos; i++) {
-        struct eval_slo *es = &s->slos[i];
-        es->ok = eval_update(s, i, t) == 0;
-        if (!es->ok)
-            failed++;
-    }
+    t = t / 60 * 60;
     size_t kept = 0;
     for (size_t k = 0; k < s->n_inst; k++) {
         struct eval_instance *in = s->inst[k];
@@ -603,5 +615,19 @@ int eval_cycle(struct eval_state *s, int64_t now)
         s->n_inst = kept;
         eval_table_rebuild(s);
     }
+}
+
+int eval_cycle(struct eval_state *s, int64_t now)
+{
+    int64_t t = now / 60 * 60;
+    int failed = 0;
+    s->stats.samples = -1;
+    for (size_t i = 0; i < s->rules->n_slos; i++) {
+        struct eval_slo *es = &s->slos[i];
+        es->ok = eval_update(s, i, t) == 0;
+        if (!es->ok)
+            failed++;
+    }
+    eval_compute_all(s, t);
     return failed;
 }

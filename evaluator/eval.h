@@ -30,14 +30,20 @@ struct eval_instance {
 /* Per-SLO state of the data path. */
 struct eval_slo {
     int64_t fetched_to; /* fine intervals are in the histories up to here; 0 before filling */
-    bool ok;            /* the last cycle's queries succeeded */
+    bool ok;            /* the last cycle's queries succeeded (true before the first) */
     char error[800];    /* why not, for the log; "" when ok */
     const char *le;     /* latency: the bucket boundary that equals the threshold */
 };
 
+/* Upper bounds (seconds) of the query duration histogram; the last bucket is +Inf. */
+enum { EVAL_QUERY_BUCKETS = 12 };
+extern const double eval_query_bounds[EVAL_QUERY_BUCKETS];
+
 struct eval_stats {
-    uint64_t queries[8]; /* by enum prom_error_kind */
+    uint64_t queries[8]; /* by enum prom_error_kind, since the state was made */
     int64_t samples;     /* totalQueryableSamples of the last cycle, -1 when unknown */
+    uint64_t query_buckets[EVAL_QUERY_BUCKETS + 1]; /* per bound, not cumulative; last +Inf */
+    double query_seconds;                           /* sum of all query durations */
 };
 
 struct eval_state {
@@ -62,6 +68,12 @@ void eval_free(struct eval_state *s);
  * is in s->slos[i].error. A group_by instance with no event left in its period is dropped.
  * Returns the number of SLOs that failed (0 when all went well). */
 int eval_cycle(struct eval_state *s, int64_t now);
+
+/* Computes every instance's results at time t (rounded down to the minute) from its history,
+ * without querying: what eval_cycle does once the histories are up to date. Instances of an
+ * SLO whose last cycle failed (s->slos[i].ok false) keep their last results with data_ok
+ * false; a group_by instance with no event left in its period is dropped. */
+void eval_compute_all(struct eval_state *s, int64_t t);
 
 /* The PromQL sloe sends for one SLO, one interval length (e.g. "5m") and step: *primary is
  * the good (or bad) count query, *secondary the total (NULL when the kind has none).
