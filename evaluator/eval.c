@@ -121,10 +121,14 @@ int eval_queries(const struct rules_slo *slo, const char *le, const char *window
                                 (long long)step);
         return 0;
     case RULES_SLI_UPTIME:
-        /* The share of the interval the signal was 1, in seconds. */
+        /* The share of the interval the signal was 1, in seconds: the mean of its minutes,
+         * each the mean of the signal over that minute, so that a sample on an interval
+         * boundary counts once whatever the interval length. */
         *primary_is_good = true;
-        *primary = arena_printf(a, "avg %s(avg_over_time((%s)[%s:%llds])) * %lld", by, s->query,
-                                window, (long long)(step < 60 ? step : 60), (long long)step);
+        *primary = arena_printf(a,
+                                "avg %s(avg_over_time((avg_over_time((%s)[1m:60s]))[%llds:60s])) "
+                                "* %lld",
+                                by, s->query, (long long)(step - 1), (long long)step);
         return 0;
     case RULES_SLI_TIMESLICE: {
         char slice[32];
@@ -371,7 +375,7 @@ static int eval_find_le(struct eval_state *s, size_t i, int64_t t)
             const char *v = r.series[k].labels[l].value;
             char *end;
             double b = strtod(v, &end);
-            if (*end == '\0' && fabs(b - slo->sli.threshold) <= 1e-9 * fabs(b)) {
+            if (*end == '\0' && isfinite(b) && fabs(b - slo->sli.threshold) <= 1e-9 * fabs(b)) {
                 es->le = arena_strdup(&s->arena, v);
                 rc = 0;
                 goto out;
@@ -462,8 +466,9 @@ static size_t eval_group(struct arena *a, const struct rules_slo *slo, const str
 }
 
 /* Fetches the intervals (start - step, start], ..., (end - step, end] of one tier for SLO i
- * and writes them into its instances' histories. */
-static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, int64_t end)
+ * and writes them into its instances' histories. Sets *any when a query returned a series. */
+static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, int64_t end,
+                     bool *any)
 {
     const struct rules_slo *slo = s->rules->slos[i];
     struct eval_slo *es = &s->slos[i];
@@ -490,6 +495,7 @@ static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, in
                  qa);
         goto out;
     }
+    *any |= ra.n_series > 0 || rb.n_series > 0;
     size_t n_pts = (size_t)((end - start) / step + 1);
     struct eval_group *groups;
     size_t n_groups = eval_group(&a, slo, &ra, qb ? &rb : NULL, start, step, n_pts, &groups);
@@ -550,18 +556,26 @@ static int eval_update(struct eval_state *s, size_t i, int64_t t)
     if (slo->sli.kind == RULES_SLI_LATENCY && (es->le == NULL || full) &&
         eval_find_le(s, i, t) != 0)
         return -1;
+    bool any = false;
     if (full) {
         int64_t hour = t / 3600 * 3600, five = t / 300 * 300;
         int64_t span = period_max_length(slo);
         int64_t coarse_start = (t - span) / 3600 * 3600 + 3600;
-        if (eval_fill(s, i, 2, coarse_start, hour) != 0 ||
-            eval_fill(s, i, 1, five - eval_mid_span + 300, five) != 0 ||
-            eval_fill(s, i, 0, t - eval_fine_span + 60, t) != 0)
+        if (eval_fill(s, i, 2, coarse_start, hour, &any) != 0 ||
+            eval_fill(s, i, 1, five - eval_mid_span + 300, five, &any) != 0 ||
+            eval_fill(s, i, 0, t - eval_fine_span + 60, t, &any) != 0)
             return -1;
     } else {
         int64_t from = es->fetched_to - eval_refetch + 60;
-        if (eval_fill(s, i, 0, from, t) != 0)
+        if (eval_fill(s, i, 0, from, t, &any) != 0)
             return -1;
+    }
+    if (!any) {
+        snprintf(es->error, sizeof(es->error),
+                 "no data: the queries returned no series%s; check the selectors",
+                 full ? " over the whole period" : " for the last minutes");
+        es->fetched_to = t;
+        return -1;
     }
     es->fetched_to = t;
     return 0;
