@@ -6,14 +6,14 @@
 #   make format-check
 
 CC       ?= cc
-PKGS     := yaml-0.1 libcurl jansson
+PKGS     := yaml-0.1 libcurl jansson libprotobuf-c zlib gnutls libcrypt libmicrohttpd
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
             -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla -Wno-sign-conversion
 WERROR   := $(if $(CI),-Werror,)
 CFLAGS   ?= -O2 -g
 SAN      :=
 ALLFLAGS  = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) \
-            -Irules -Ievaluator -Iexporter $(shell pkg-config --cflags $(PKGS))
+            -Irules -Ievaluator -Iexporter -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS))
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 ALLFLAGS += -DSLOE_REVISION=\"$(REVISION)\"
 LIBS      = $(shell pkg-config --libs $(PKGS)) -lm
@@ -24,15 +24,20 @@ RULES_SRC    := rules/arena.c rules/diag.c rules/duration.c rules/tz.c rules/ydo
                 rules/rules.c rules/native.c rules/sloth.c rules/openslo.c
 EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/history.c evaluator/budget.c \
                 evaluator/eval.c
-EXPORTER_SRC := exporter/expo.c exporter/cli.c
+EXPORTER_SRC := exporter/expo.c exporter/log.c exporter/serve.c exporter/cli.c exporter/expo_om.c \
+                exporter/expo_pb.c \
+                exporter/negotiate.c exporter/page.c exporter/webcfg.c
 LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
 MAIN_SRC     := exporter/main.c
 TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
                 tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c \
-                tests/unit/test_prom.c tests/unit/test_history.c
-FUZZ_TARGETS := fuzz_rules fuzz_prom
+                tests/unit/test_prom.c tests/unit/test_history.c tests/unit/test_expo.c \
+                tests/unit/test_page.c tests/unit/test_webcfg.c
+FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg
 
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+GEN_SRC  = $(BUILD)/gen/metrics.pb-c.c
+GEN_OBJ  = $(BUILD)/gen/metrics.pb-c.o
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 MAIN_OBJ = $(MAIN_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 
@@ -51,6 +56,19 @@ $(BUILD)/evaldriver: $(LIB_OBJ) $(BUILD)/tests/integration/evaldriver.o
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLFLAGS) -MMD -MP -c -o $@ $<
+
+# C for the protobuf exposition format, generated from exporter/metrics.proto at build time.
+# Every object may include the generated header, so it is made before any of them; the
+# generated code is compiled without the pedantic warnings it was not written for.
+$(BUILD)/gen/metrics.pb-c.c $(BUILD)/gen/metrics.pb-c.h &: exporter/metrics.proto
+	@mkdir -p $(@D)
+	protoc-c --c_out=$(@D) -Iexporter $<
+
+$(GEN_OBJ): $(GEN_SRC)
+	$(CC) $(ALLFLAGS) -Wno-pedantic -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
+
+$(LIB_OBJ) $(MAIN_OBJ) $(TEST_OBJ) $(BUILD)/tests/integration/evaldriver.o: \
+    | $(BUILD)/gen/metrics.pb-c.h
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/integration/evaldriver.d
 
@@ -83,7 +101,7 @@ test: deps
 # Debian packages: build (compiler, libraries), tests and fuzzing (clang, libFuzzer
 # runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager).
 DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
-            libprotobuf-c-dev protobuf-c-compiler libjansson-dev clang libclang-rt-14-dev \
+            libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libjansson-dev clang libclang-rt-14-dev \
             clang-format tzdata groff-base python3 prometheus prometheus-alertmanager
 
 deps:
@@ -99,10 +117,11 @@ deps:
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Irules -Ievaluator -Iexporter \
+                -I$(BUILD)/gen \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 $(shell pkg-config --cflags $(PKGS))
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
 

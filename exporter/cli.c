@@ -9,9 +9,11 @@
 #include "duration.h"
 #include "eval.h"
 #include "expo.h"
+#include "log.h"
 #include "native.h"
 #include "prom.h"
 #include "rules.h"
+#include "serve.h"
 
 static const char cli_usage[] =
     "usage: sloe COMMAND [FLAGS] [ARGS]\n"
@@ -22,12 +24,13 @@ static const char cli_usage[] =
     "commands:\n"
     "  check FILE|DIR...   validate rule files (sloe/v1, Sloth prometheus/v1, OpenSLO v1)\n"
     "  eval [--time=T]     evaluate every SLO once against Prometheus and print the metrics\n"
+    "  serve               run the exporter daemon (/metrics, status page, reload)\n"
     "\n"
     "flags:\n"
     "  --help              show this help (sloe COMMAND --help for a command)\n"
     "  --version           show the version\n"
     "\n"
-    "serve, generate alerts and report are not in this version yet.\n"
+    "generate alerts and report are not in this version yet.\n"
     "See sloe(1) and sloe-rules(5).\n";
 
 static const char cli_check_usage[] =
@@ -62,6 +65,30 @@ static const char cli_eval_usage[] =
     "exit status: 0 when every SLO was evaluated, 1 when some queries failed (their SLOs\n"
     "show slo_data_ok 0), 2 on a usage or rule file error.\n";
 
+static const char cli_serve_usage[] =
+    "usage: sloe serve [FLAGS]\n"
+    "\n"
+    "Runs the exporter: evaluates every SLO each --evaluation-interval and serves the results\n"
+    "on /metrics (Prometheus text, OpenMetrics or protobuf), a status page on /, JSON on\n"
+    "/api/v1/slos, /-/healthy, /-/ready, and POST /-/reload (SIGHUP reloads too).\n"
+    "\n"
+    "flags:\n"
+    "  --web.listen-address=ADDR          host:port, [v6]:port or :port (default :9363)\n"
+    "  --web.config.file=FILE             TLS and basic auth (exporter-toolkit web-config)\n"
+    "  --evaluation-interval=DURATION     (default 30s)\n"
+    "  --rules=PATH                       rule file, directory or glob; repeatable\n"
+    "                                     (default rules/*.yaml)\n"
+    "  --prometheus.url=URL               query API base URL (default http://127.0.0.1:9090)\n"
+    "  --prometheus.timeout=DURATION      per query (default 30s)\n"
+    "  --prometheus.header=NAME:VALUE     sent with every query; repeatable\n"
+    "  --prometheus.bearer-token-file=FILE\n"
+    "  --prometheus.basic-auth-user=USER\n"
+    "  --prometheus.basic-auth-password-file=FILE\n"
+    "  --prometheus.ca-file=FILE\n"
+    "  --log.level=debug|info|warn|error  (default info)\n"
+    "\n"
+    "exit status: 0 after SIGTERM or SIGINT, 1 when it cannot start, 2 on a usage error.\n";
+
 /* The flags shared by the commands that query Prometheus. */
 struct cli_flags {
     const char *rules[64];
@@ -72,6 +99,10 @@ struct cli_flags {
     const char *time;
     const char *format;
     const char *log_level;
+    const char *listen;
+    const char *web_config;
+    int64_t interval_ms;
+    bool serve; /* accept the serve-only flags */
 };
 
 /* Takes "--name=value" or "--name value" at argv[*i]; returns the value or NULL. */
@@ -94,7 +125,11 @@ static const char *cli_value(int argc, char **argv, int *i, const char *name)
 static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usage, FILE *out,
                      FILE *err, const char *cmd)
 {
+    bool serve = strcmp(cmd, "serve") == 0;
     memset(f, 0, sizeof(*f));
+    f->serve = serve;
+    f->listen = ":9363";
+    f->interval_ms = 30000;
     f->prom.url = "http://127.0.0.1:9090";
     f->prom.timeout_ms = 30000;
     f->prom.user_agent = "sloe/" SLOE_VERSION;
@@ -137,12 +172,24 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
             f->prom.basic_auth_password_file = v;
         } else if ((v = cli_value(argc, argv, &i, "--prometheus.ca-file")) != NULL) {
             f->prom.ca_file = v;
-        } else if ((v = cli_value(argc, argv, &i, "--time")) != NULL) {
+        } else if (!serve && (v = cli_value(argc, argv, &i, "--time")) != NULL) {
             f->time = v;
-        } else if ((v = cli_value(argc, argv, &i, "--format")) != NULL) {
+        } else if (!serve && (v = cli_value(argc, argv, &i, "--format")) != NULL) {
             f->format = v;
         } else if ((v = cli_value(argc, argv, &i, "--log.level")) != NULL) {
             f->log_level = v;
+        } else if (serve && (v = cli_value(argc, argv, &i, "--web.listen-address")) != NULL) {
+            f->listen = v;
+        } else if (serve && (v = cli_value(argc, argv, &i, "--web.config.file")) != NULL) {
+            f->web_config = v;
+        } else if (serve && (v = cli_value(argc, argv, &i, "--evaluation-interval")) != NULL) {
+            if (duration_parse_ms(v, &f->interval_ms) != 0 || f->interval_ms < 1000) {
+                fprintf(err,
+                        "sloe %s: --evaluation-interval=%s must be a duration of at least 1s, "
+                        "like 30s\n",
+                        cmd, v);
+                return -1;
+            }
         } else {
             fprintf(err, "sloe %s: unknown flag or argument %s\n%s", cmd, argv[i], usage);
             return -1;
@@ -239,6 +286,24 @@ static int cli_eval(int argc, char **argv, FILE *out, FILE *err)
     return failed ? CLI_INVALID : CLI_OK;
 }
 
+static int cli_serve(int argc, char **argv, FILE *out, FILE *err)
+{
+    struct cli_flags f;
+    int rc = cli_parse(argc, argv, &f, cli_serve_usage, out, err, "serve");
+    if (rc != 0)
+        return rc > 0 ? CLI_OK : CLI_USAGE;
+    (void)log_set_level(f.log_level);
+    struct serve_config cfg = {
+        .rules = f.rules,
+        .n_rules = f.n_rules,
+        .prom = f.prom,
+        .listen = f.listen,
+        .web_config = f.web_config,
+        .interval_ms = f.interval_ms,
+    };
+    return serve_run(&cfg) == 0 ? CLI_OK : CLI_INVALID;
+}
+
 static const char *cli_plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -317,7 +382,9 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cli_check(argc - 2, argv + 2, out, err);
     if (strcmp(cmd, "eval") == 0)
         return cli_eval(argc - 2, argv + 2, out, err);
-    static const char *const later[] = {"serve", "generate", "report", NULL};
+    if (strcmp(cmd, "serve") == 0)
+        return cli_serve(argc - 2, argv + 2, out, err);
+    static const char *const later[] = {"generate", "report", NULL};
     for (size_t i = 0; later[i] != NULL; i++) {
         if (strcmp(cmd, later[i]) == 0) {
             fprintf(err,

@@ -57,7 +57,12 @@ void expo_add_histogram(struct expo_set *e, struct expo_family *f, const struct 
 {
     char buf[64];
     for (size_t i = 0; i < n_bounds; i++) {
-        const char *le = arena_strdup(&e->arena, expo_format_value(bounds[i], buf, sizeof(buf)));
+        /* The canonical form ("1.0", not "1"), so that every format stores the same le. */
+        if (isfinite(bounds[i]) && bounds[i] == floor(bounds[i]) && fabs(bounds[i]) < 1e15)
+            snprintf(buf, sizeof(buf), "%.1f", bounds[i]);
+        else
+            expo_format_value(bounds[i], buf, sizeof(buf));
+        const char *le = arena_strdup(&e->arena, buf);
         expo_add(e, f, base, n_base, "le", le, (double)cumulative[i]);
         f->samples[f->n - 1].suffix = "_bucket";
     }

@@ -50,8 +50,16 @@ static void usage_errors(void)
     EXPECT_CONTAINS(err, "unknown flag --strict");
     free(out);
     free(err);
-    EXPECT_INT(run("serve", NULL, NULL, &out, &err), 2);
-    EXPECT_CONTAINS(err, "\"serve\" is not in this version");
+    EXPECT_INT(run("generate", "alerts", NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "\"generate\" is not in this version");
+    free(out);
+    free(err);
+    EXPECT_INT(run("serve", "--evaluation-interval=soon", NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "--evaluation-interval=soon must be a duration");
+    free(out);
+    free(err);
+    EXPECT_INT(run("eval", "--web.listen-address=:1", NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "unknown flag or argument --web.listen-address=:1");
     free(out);
     free(err);
     EXPECT_INT(run("eval", "--rules=/nonexistent/*.yaml", NULL, &out, &err), 2);

@@ -1,0 +1,109 @@
+#include "expo_om.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Writes s with backslash, double quote and line feed escaped, as OpenMetrics requires for
+ * label values and help texts. */
+static void expo_om_escape(FILE *out, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '\\')
+            fputs("\\\\", out);
+        else if (*p == '"')
+            fputs("\\\"", out);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*p, out);
+    }
+}
+
+/* Renders the number in s the canonical OpenMetrics way for "le" values: the shortest
+ * digits that read back exactly, in exponent form below 1e-4 and from 1e6 on, with ".0"
+ * appended to integers ("1.0", "0.005", "1e+06", "+Inf"). Returns s itself when it is not a
+ * number, else buf. */
+static const char *expo_om_canonical(const char *s, char *buf, size_t size)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || isnan(v))
+        return s;
+    if (isinf(v)) {
+        snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
+        return buf;
+    }
+    char e[40];
+    int digits = 0; /* after the first one */
+    for (; digits < 17; digits++) {
+        snprintf(e, sizeof(e), "%.*e", digits, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    int exponent = atoi(strchr(e, 'e') + 1);
+    if (exponent < -4 || exponent >= 6)
+        snprintf(buf, size, "%s", e);
+    else
+        snprintf(buf, size, "%.*f", digits > exponent ? digits - exponent : 0, v);
+    if (strpbrk(buf, ".e") == NULL && strlen(buf) + 3 <= size)
+        strcat(buf, ".0");
+    return buf;
+}
+
+/* The TYPE a family is written with. */
+static const char *expo_om_type(const struct expo_family *f)
+{
+    switch (f->type) {
+    case EXPO_COUNTER:
+        return "counter";
+    case EXPO_INFO:
+        return "info";
+    case EXPO_HISTOGRAM:
+        return "histogram";
+    case EXPO_STATESET:
+        return f->state_label != NULL && strcmp(f->state_label, f->name) == 0 ? "stateset"
+                                                                              : "gauge";
+    case EXPO_GAUGE:
+        break;
+    }
+    return "gauge";
+}
+
+static void expo_om_sample(FILE *out, const struct expo_family *f, const struct expo_sample *s)
+{
+    const char *suffix = f->type == EXPO_COUNTER ? "_total" : f->type == EXPO_INFO ? "_info" : "";
+    char buf[64];
+    fprintf(out, "%s%s%s", f->name, suffix, s->suffix);
+    if (s->n_labels > 0) {
+        bool bucket = f->type == EXPO_HISTOGRAM && strcmp(s->suffix, "_bucket") == 0;
+        fputc('{', out);
+        for (size_t j = 0; j < s->n_labels; j++) {
+            const char *value = s->labels[j].value;
+            if (bucket && strcmp(s->labels[j].name, "le") == 0)
+                value = expo_om_canonical(value, buf, sizeof(buf));
+            fprintf(out, "%s%s=\"", j ? "," : "", s->labels[j].name);
+            expo_om_escape(out, value);
+            fputc('"', out);
+        }
+        fputc('}', out);
+    }
+    fprintf(out, " %s\n", expo_format_value(s->value, buf, sizeof(buf)));
+}
+
+void expo_om_write(const struct expo_set *e, FILE *out)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        const struct expo_family *f = &e->families[i];
+        fprintf(out, "# TYPE %s %s\n", f->name, expo_om_type(f));
+        if (f->help != NULL && f->help[0] != '\0') {
+            fprintf(out, "# HELP %s ", f->name);
+            expo_om_escape(out, f->help);
+            fputc('\n', out);
+        }
+        for (size_t k = 0; k < f->n; k++)
+            expo_om_sample(out, f, &f->samples[k]);
+    }
+    fputs("# EOF\n", out);
+}

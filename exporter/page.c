@@ -1,0 +1,1093 @@
+#include "page.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "budget.h"
+#include "duration.h"
+#include "history.h"
+#include "period.h"
+#include "rules.h"
+#include "tz.h"
+
+/* U+FFFD, written for bytes that are not valid UTF-8 and for control characters. */
+static const char page_replacement[] = "\xef\xbf\xbd";
+
+/* Points of the burn-down chart. */
+enum { PAGE_CHART_POINTS = 60 };
+
+/* Geometry of the burn-down chart, in its viewBox units. */
+static const double page_cw = 320, page_ch = 132;
+static const double page_px0 = 46, page_px1 = 312, page_py0 = 8, page_py1 = 112;
+
+/* The stylesheet, a rule or a few per string: one inline <style>, no external fonts. */
+static const char *const page_css[] = {
+    ":root{--bg:#f5f6f8;--card:#fff;--fg:#1f2328;--muted:#5c6670;--line:#d5dbe1;"
+    "--soft:#eef1f4;--met:#1a7f37;--deg:#b08800;--warn:#bc4c00;--breach:#cf222e;"
+    "--nodata:#6e7781;--accent:#0969da;"
+    "--met-t:#dcf5e3;--deg-t:#fff6c7;--warn-t:#ffe9d6;--breach-t:#ffe3e1}\n",
+    "*{box-sizing:border-box}\n",
+    "html{-webkit-text-size-adjust:100%;text-size-adjust:100%}\n",
+    "body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,"
+    "-apple-system,\"Segoe UI\",Roboto,\"Noto Sans\",\"Helvetica Neue\",\"Liberation Sans\","
+    "Arial,sans-serif;font-variant-numeric:tabular-nums}\n",
+    "a{color:var(--accent)}\n",
+    "code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,\"Liberation Mono\","
+    "monospace;font-size:.86em}\n",
+    ".wrap{max-width:1200px;margin:0 auto;padding:0 20px}\n",
+    ".top{background:#1f2328;color:#f0f3f6}\n",
+    ".top .wrap{display:flex;flex-wrap:wrap;align-items:baseline;gap:6px 18px;padding-top:14px;"
+    "padding-bottom:14px}\n",
+    ".brand{font-size:22px;font-weight:700;letter-spacing:.02em;margin:0}\n",
+    ".brand small{font-size:13px;font-weight:400;color:#aab4be;margin-left:8px;"
+    "letter-spacing:0}\n",
+    ".top nav{margin-left:auto;font-size:14px}\n",
+    ".top nav a{color:#cfe3ff;margin-left:14px}\n",
+    ".summary{background:var(--card);border-bottom:1px solid var(--line)}\n",
+    ".summary .wrap{display:flex;flex-wrap:wrap;align-items:center;gap:8px 22px;"
+    "padding-top:12px;padding-bottom:12px}\n",
+    ".evaltime{color:var(--muted);font-size:14px}\n",
+    ".counts{display:flex;flex-wrap:wrap;gap:8px;margin:0;padding:0;list-style:none}\n",
+    ".counts li{display:flex;align-items:center;gap:6px;border:1px solid var(--line);"
+    "border-radius:999px;padding:2px 12px 2px 8px;font-size:14px;background:var(--card)}\n",
+    ".counts b{font-size:16px}\n",
+    ".dot{display:inline-block;width:10px;height:10px;border-radius:50%;"
+    "background:var(--nodata);flex:none}\n",
+    ".d-met{background:var(--met)}.d-degraded{background:#e3b400}"
+    ".d-warning{background:var(--warn)}.d-breach{background:var(--breach)}\n",
+    "main{padding:8px 0 32px}\n",
+    "h2{font-size:19px;margin:0}\n",
+    ".service{margin-top:22px}\n",
+    ".svc-head{display:flex;flex-wrap:wrap;align-items:center;gap:6px 14px;"
+    "padding-bottom:8px;margin-bottom:12px;border-bottom:2px solid var(--line)}\n",
+    ".svc-score{font-size:14px;color:var(--muted)}\n",
+    ".svc-score b{color:var(--fg);font-size:16px}\n",
+    ".grade{display:inline-block;border-radius:4px;padding:1px 8px;font-size:12px;"
+    "font-weight:700;text-transform:uppercase;letter-spacing:.04em;margin-left:6px;"
+    "border:1px solid}\n",
+    ".g-excellent{color:var(--met);background:var(--met-t)}"
+    ".g-pass{color:#7a5c00;background:var(--deg-t)}"
+    ".g-fail{color:var(--breach);background:var(--breach-t)}\n",
+    ".labels{display:flex;flex-wrap:wrap;gap:4px 6px}\n",
+    ".lbl{display:inline-block;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
+    "\"Liberation Mono\",monospace;font-size:12px;background:var(--soft);color:#424a53;"
+    "border-radius:4px;padding:1px 6px;overflow-wrap:anywhere}\n",
+    ".lbl.grp{background:#ddeeff;color:#0a3069}\n",
+    ".empty{color:var(--muted);font-style:italic}\n",
+    ".slo{background:var(--card);border:1px solid var(--line);border-left:5px solid "
+    "var(--nodata);border-radius:8px;padding:14px 18px 12px;margin:0 0 14px;"
+    "box-shadow:0 1px 2px rgba(31,35,40,.06)}\n",
+    ".slo.s-met{border-left-color:var(--met)}.slo.s-degraded{border-left-color:#e3b400}"
+    ".slo.s-warning{border-left-color:var(--warn)}.slo.s-breach{border-left-color:var(--breach)}"
+    "\n",
+    ".slo-head{display:flex;align-items:flex-start;justify-content:space-between;gap:12px}\n",
+    ".slo-head h3{margin:0 0 4px;font-size:17px;overflow-wrap:anywhere}\n",
+    ".slo-head h3 .svc{color:var(--muted);font-weight:400}\n",
+    ".badge{flex:none;display:inline-block;border-radius:999px;padding:3px 12px;font-size:13px;"
+    "font-weight:700;letter-spacing:.03em;text-transform:uppercase;color:#fff;"
+    "background:var(--nodata);white-space:nowrap}\n",
+    ".badge.b-met{background:var(--met)}.badge.b-degraded{background:#f2c500;color:#3d2e00}"
+    ".badge.b-warning{background:var(--warn)}.badge.b-breach{background:var(--breach)}\n",
+    ".desc{margin:4px 0 0;color:var(--muted);overflow-wrap:anywhere}\n",
+    ".stale{margin:8px 0 0;padding:6px 10px;border-radius:6px;background:var(--soft);"
+    "color:#424a53;font-size:13px;overflow-wrap:anywhere}\n",
+    ".panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:14px;"
+    "margin-top:12px}\n",
+    ".panel{border:1px solid var(--soft);border-radius:6px;padding:10px 12px;min-width:0}\n",
+    ".slo h4{margin:0;font-size:12px;font-weight:600;color:var(--muted);"
+    "text-transform:uppercase;letter-spacing:.05em}\n",
+    ".big{font-size:26px;font-weight:650;line-height:1.25;margin:2px 0 6px;"
+    "white-space:nowrap}\n",
+    ".big small{font-size:14px;font-weight:500;color:var(--muted);margin-left:6px}\n",
+    ".big.neg{color:var(--breach)}\n",
+    ".scale{display:block;width:100%;height:18px}\n",
+    ".ends{display:flex;justify-content:space-between;font-size:11px;color:var(--muted)}\n",
+    ".lines{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;"
+    "gap:2px 14px;font-size:13px}\n",
+    ".lines li{display:flex;align-items:center;gap:5px;white-space:nowrap}\n",
+    ".key{display:inline-block;width:3px;height:12px;border-radius:1px}\n",
+    ".k-obj{background:var(--met)}.k-warn{background:var(--warn)}"
+    ".k-min{background:var(--breach)}.k-now{background:var(--fg);width:4px;height:14px}\n",
+    ".bar{height:14px;border-radius:7px;background:var(--soft);overflow:hidden;"
+    "border:1px solid var(--line)}\n",
+    ".bar span{display:block;height:100%;background:var(--met)}\n",
+    ".bar.f-low span{background:#e3b400}.bar.f-crit span{background:var(--warn)}"
+    ".bar.f-neg span{background:repeating-linear-gradient(135deg,var(--breach) 0 6px,"
+    "#e5534b 6px 12px)}\n",
+    ".sub{margin:6px 0 0;font-size:13px;color:var(--muted)}\n",
+    ".sub b{color:var(--fg);font-weight:600}\n",
+    ".sub .neg{color:var(--breach);font-weight:600}\n",
+    ".chart{display:block;width:100%;height:auto;max-height:170px;margin-top:4px}\n",
+    ".chart text{font-size:10px;fill:var(--muted);font-family:inherit}\n",
+    ".chart .grid{stroke:var(--line);stroke-width:1}\n",
+    ".chart .zero{stroke:var(--breach);stroke-width:1.2;stroke-dasharray:4 3}\n",
+    ".chart .nowl{stroke:var(--muted);stroke-width:1;stroke-dasharray:2 3}\n",
+    ".chart .area{fill:var(--accent);fill-opacity:.12;stroke:none}\n",
+    ".chart .line{fill:none;stroke:var(--accent);stroke-width:2;stroke-linejoin:round}\n",
+    ".chart .line.neg{stroke:var(--breach)}.chart .area.neg{fill:var(--breach)}\n",
+    ".chart .pt{fill:var(--accent)}.chart .pt.neg{fill:var(--breach)}\n",
+    ".chart .nodata{font-size:12px;font-style:italic}\n",
+    ".lower{display:flex;flex-wrap:wrap;align-items:flex-start;gap:12px 24px;margin-top:12px}\n",
+    ".burnbox{min-width:0;max-width:100%;flex:1 1 560px}\n",
+    ".scroll{overflow-x:auto}\n",
+    ".burnbox h4,.alerts h4{margin-bottom:4px}\n",
+    ".slo h4 span{text-transform:none;letter-spacing:0;font-weight:400}\n",
+    "table.burn{border-collapse:collapse;font-size:13px;width:100%}\n",
+
+    ".burn th,.burn td{padding:3px 8px;text-align:right;border-bottom:1px solid var(--soft);"
+    "white-space:nowrap}\n",
+    ".burn thead th{font-weight:600;border-bottom:1px solid var(--line)}\n",
+    ".burn thead th:first-child{text-align:left;color:var(--muted);font-weight:500}\n",
+    ".slo.s-stale .panels,.slo.s-stale .lower{opacity:.72}\n",
+    ".burn tbody th{text-align:left;font-weight:500;color:var(--muted)}\n",
+    ".burn tr.thr td{color:var(--muted);font-size:11px}\n",
+    ".burn td.hot-page{background:var(--breach-t);color:#a40e26;font-weight:700}\n",
+    ".burn td.hot-ticket{background:var(--warn-t);color:#953800;font-weight:700}\n",
+    ".alerts{display:flex;flex-direction:column;gap:6px;flex:0 0 250px}\n",
+
+    ".al{display:block;font-size:13px;border:1px solid var(--line);"
+    "border-radius:6px;padding:3px 10px}\n",
+    ".al.on{border-color:var(--breach);background:var(--breach-t);color:#a40e26;"
+    "font-weight:700}\n",
+    ".al.on.t{border-color:var(--warn);background:var(--warn-t);color:#953800}\n",
+    ".al.off{color:var(--muted)}\n",
+    ".al.held{border-style:dashed}\n",
+    ".meta{display:flex;flex-wrap:wrap;gap:2px 20px;margin:12px 0 0;padding-top:8px;"
+    "border-top:1px solid var(--soft);font-size:13px;color:var(--muted)}\n",
+    ".meta div{display:flex;gap:5px}\n",
+    ".meta dt{font-weight:600}\n",
+    ".meta dd{margin:0;color:var(--fg);overflow-wrap:anywhere}\n",
+    "table.ov{width:100%;border-collapse:collapse;background:var(--card);font-size:14px;"
+    "border:1px solid var(--line);border-radius:8px}\n",
+    ".ovbox{overflow-x:auto;margin-top:18px}\n",
+    ".ov caption{text-align:left;font-size:19px;font-weight:700;padding:0 0 8px}\n",
+    ".ov th,.ov td{padding:6px 10px;text-align:left;border-bottom:1px solid var(--soft);"
+    "vertical-align:middle}\n",
+    ".ov thead th{font-size:12px;color:var(--muted);text-transform:uppercase;"
+    "letter-spacing:.05em;border-bottom:1px solid var(--line);white-space:nowrap}\n",
+    ".ov td.n{text-align:right;white-space:nowrap}\n",
+    ".ov .st{display:inline-flex;align-items:center;gap:6px;white-space:nowrap}\n",
+    ".ov .neg,.ov .firing{color:var(--breach);font-weight:600}\n",
+    ".ov a{text-decoration:none}\n",
+    ".ov a:hover{text-decoration:underline}\n",
+    "footer.foot{color:var(--muted);font-size:13px;border-top:1px solid var(--line);"
+    "padding:14px 0 28px}\n",
+    "@media (max-width:640px){.wrap{padding:0 12px}.slo{padding:12px}"
+    ".big{font-size:22px}.top nav{margin-left:0}.top nav a{margin:0 14px 0 0}"
+    ".ov .hide-s{display:none}.ov th,.ov td{padding:6px;font-size:13px}"
+    ".ov a{overflow-wrap:anywhere}.burn th,.burn td{padding:3px 4px}table.burn{font-size:12px}"
+    ".burn tr.sli,.slo h4 span,.wide{display:none}.ov td:first-child{width:55%}.alerts{flex:1 1 "
+    "auto}}\n",
+    "@media print{:root{--bg:#fff}body{font-size:12px}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+    ".top{background:#fff;color:#000;border-bottom:2px solid #000}.brand small{color:#444}"
+    ".top nav{display:none}.summary{border:0}.slo{box-shadow:none;break-inside:avoid}"
+    ".ovbox,.scroll{overflow:visible}.ovbox{break-inside:avoid}.wrap{max-width:none;padding:0}"
+    ".svc-head{break-after:avoid}.panels{grid-template-columns:repeat(3,minmax(0,1fr))}"
+    "table.burn{font-size:11px}.burn th,.burn td{padding:2px 4px}.ov a{overflow-wrap:anywhere}"
+    "a{color:inherit;text-decoration:none}}\n",
+};
+
+/* Length of the valid UTF-8 sequence (2 to 4 bytes) at p, or 0 when it is not one. */
+static size_t page_utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    /* C1 control characters are not allowed in HTML text. */
+    if (c == 0xc2 && p[1] <= 0x9f)
+        return 0;
+    return n;
+}
+
+/* Writes s escaped for HTML text and for a double- or single-quoted attribute value: & < > "
+ * and ' as character references; control characters and bytes that are not UTF-8 as U+FFFD.
+ * NULL writes nothing. */
+static void page_esc(FILE *out, const char *s)
+{
+    if (s == NULL)
+        return;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        unsigned char c = *p;
+        if (c >= 0x80) {
+            size_t n = page_utf8_len(p);
+            if (n == 0) {
+                fputs(page_replacement, out);
+                p++;
+            } else {
+                fwrite(p, 1, n, out);
+                p += n;
+            }
+            continue;
+        }
+        switch (c) {
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&#39;", out);
+            break;
+        case '\t':
+        case '\n':
+            fputc(c, out);
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fputs(page_replacement, out);
+            else
+                fputc(c, out);
+        }
+        p++;
+    }
+}
+
+/* A finite value, else def. */
+static double page_fin(double v, double def)
+{
+    return isfinite(v) ? v : def;
+}
+
+/* Decimals that show a compliance next to this objective (percent): two more than the
+ * objective has (99.9 gives 99.953), at most six. */
+static int page_decimals(double objective)
+{
+    int d = 0;
+    while (d < 5 && fabs(objective * pow(10, d) - nearbyint(objective * pow(10, d))) > 1e-6)
+        d++;
+    d += 2;
+    return d > 6 ? 6 : d;
+}
+
+/* A ratio (0..1) as a percentage with dec decimals, rounded down so that a value below a line
+ * never shows as the line itself. */
+static char *page_pct(double ratio, int dec, char *buf, size_t size)
+{
+    if (!isfinite(ratio)) {
+        snprintf(buf, size, "\xe2\x80\x93");
+        return buf;
+    }
+    double scale = pow(10, dec);
+    double v = floor(ratio * 100 * scale + 1e-6) / scale;
+    snprintf(buf, size, "%.*f", dec, v);
+    return buf;
+}
+
+/* A percentage from the rule file (99.9) with the digits it has. */
+static char *page_line(double percent, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.10g", page_fin(percent, 0));
+    return buf;
+}
+
+/* A burn rate: two significant decimals when small, fewer when large. */
+static char *page_burn(double v, char *buf, size_t size)
+{
+    v = page_fin(v, 0);
+    if (v < 10)
+        snprintf(buf, size, "%.2f", v);
+    else if (v < 100)
+        snprintf(buf, size, "%.1f", v);
+    else
+        snprintf(buf, size, "%.0f", v);
+    return buf;
+}
+
+/* A threshold factor, as short as it reads (14.4, 6, 0.2). */
+static char *page_factor(double v, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.3g", page_fin(v, 0));
+    return buf;
+}
+
+/* A count with thousands separators ("1,234,567"); a fractional count below 100 (counts
+ * come from rates) keeps one decimal. */
+static char *page_count(double v, char *buf, size_t size)
+{
+    v = page_fin(v, 0);
+    char raw[64];
+    bool whole = fabs(v - nearbyint(v)) < 0.05 || fabs(v) >= 100;
+    snprintf(raw, sizeof(raw), whole ? "%.0f" : "%.1f", whole ? nearbyint(v) : v);
+    const char *dot = strchr(raw, '.');
+    size_t int_len = dot ? (size_t)(dot - raw) : strlen(raw);
+    size_t start = raw[0] == '-' ? 1 : 0, o = 0;
+    for (size_t i = 0; raw[i] != '\0' && o + 2 < size; i++) {
+        if (i > start && i < int_len && (int_len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* A span of seconds in human units: "2d 4h", "3h 12m", "45m", "under 1m". */
+static char *page_human(double s, char *buf, size_t size)
+{
+    s = page_fin(s, 0);
+    if (s < 60) {
+        snprintf(buf, size, "under 1m");
+        return buf;
+    }
+    long long m = (long long)(s / 60);
+    long long h = m / 60, d = h / 24;
+    if (m < 60)
+        snprintf(buf, size, "%lldm", m);
+    else if (h < 24)
+        snprintf(buf, size, "%lldh %lldm", h, m % 60);
+    else if (d < 100)
+        snprintf(buf, size, "%lldd %lldh", d, h % 24);
+    else if (d < 3650)
+        snprintf(buf, size, "%lldd", d);
+    else
+        snprintf(buf, size, "over 10 years");
+    return buf;
+}
+
+enum page_tfmt { PAGE_T_FULL, PAGE_T_MINUTE, PAGE_T_DAY, PAGE_T_CLOCK };
+
+/* Formats t in zone (NULL: UTC) as one of the fixed formats. */
+static char *page_time(const char *zone, int64_t t, enum page_tfmt fmt, char *buf, size_t size)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (zone == NULL || tz_utc_to_local(zone, t, &tm) != 0)
+        gmtime_r(&tt, &tm);
+    size_t n = 0;
+    switch (fmt) {
+    case PAGE_T_FULL:
+        n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+        break;
+    case PAGE_T_MINUTE:
+        n = strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
+        break;
+    case PAGE_T_DAY:
+        n = strftime(buf, size, "%b %d", &tm);
+        break;
+    case PAGE_T_CLOCK:
+        n = strftime(buf, size, "%H:%M", &tm);
+        break;
+    }
+    if (n == 0 && size > 0)
+        buf[0] = '\0';
+    return buf;
+}
+
+/* Writes <time datetime="...Z">YYYY-MM-DD HH:MM:SS UTC</time>. */
+static void page_utc(FILE *out, int64_t t)
+{
+    char iso[40], shown[40];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    if (strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        iso[0] = '\0';
+    page_time(NULL, t, PAGE_T_FULL, shown, sizeof(shown));
+    fprintf(out, "<time datetime=\"%s\">%s UTC</time>", iso, shown);
+}
+
+/* The display state of an instance: 0..3 a budget_state, 4 no data, 5 stale. */
+enum { PAGE_NODATA = 4, PAGE_STALE = 5 };
+static const char *const page_state_class[6] = {"met",    "degraded", "warning",
+                                                "breach", "nodata",   "stale"};
+static const char *const page_state_text[6] = {"Met",    "Degraded", "Warning",
+                                               "Breach", "No data",  "Stale"};
+
+static int page_state(const struct eval_instance *in)
+{
+    if (!in->have_result)
+        return PAGE_NODATA;
+    if (!in->data_ok)
+        return PAGE_STALE;
+    return (int)in->res.state;
+}
+
+/* Orders instances by service name, SLO, then group key. */
+static int page_cmp(const void *a, const void *b)
+{
+    const struct eval_instance *x = *(const struct eval_instance *const *)a;
+    const struct eval_instance *y = *(const struct eval_instance *const *)b;
+    int c = strcmp(x->slo->service->name, y->slo->service->name);
+    if (c != 0)
+        return c;
+    if (x->slo_index != y->slo_index)
+        return x->slo_index < y->slo_index ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* Writes the labels name=value as chips: the group_by values, then the SLO's own labels. */
+static void page_labels(FILE *out, const struct eval_instance *in)
+{
+    const struct rules_slo *slo = in->slo;
+    if (slo->n_group_by == 0 && slo->labels.n == 0)
+        return;
+    fputs("<div class=\"labels\">", out);
+    for (size_t g = 0; g < slo->n_group_by; g++) {
+        fputs("<span class=\"lbl grp\" title=\"group_by label\">", out);
+        page_esc(out, slo->group_by[g]);
+        fputs("=", out);
+        if (in->values[g][0] == '\0')
+            fputs("<i>(none)</i>", out);
+        else
+            page_esc(out, in->values[g]);
+        fputs("</span>", out);
+    }
+    for (size_t i = 0; i < slo->labels.n; i++) {
+        fputs("<span class=\"lbl\">", out);
+        page_esc(out, slo->labels.v[i].name);
+        fputs("=", out);
+        page_esc(out, slo->labels.v[i].value);
+        fputs("</span>", out);
+    }
+    fputs("</div>", out);
+}
+
+/* The SLO's name with its group values, for titles: "checkout/availability{route=/a}". */
+static void page_name(FILE *out, const struct eval_instance *in)
+{
+    page_esc(out, in->slo->service->name);
+    fputc('/', out);
+    page_esc(out, in->slo->name);
+    if (in->slo->n_group_by == 0)
+        return;
+    fputc('{', out);
+    for (size_t g = 0; g < in->slo->n_group_by; g++) {
+        if (g > 0)
+            fputc(',', out);
+        page_esc(out, in->slo->group_by[g]);
+        fputc('=', out);
+        page_esc(out, in->values[g]);
+    }
+    fputc('}', out);
+}
+
+/* The compliance scale: coloured zones between the lines, the lines, and a marker at the
+ * compliance; with the scale's ends and the lines below it. */
+static void page_scale(FILE *out, const struct rules_slo *slo, double compliance, int dec)
+{
+    double obj = slo->objective, warn = slo->warning, min = slo->minimum;
+    double c = page_fin(compliance, 1) * 100;
+    double gap = 100 - min;
+    if (!(gap > 0))
+        gap = 0.1;
+    double span = 2 * gap;
+    if (100 - c > 0.92 * span)
+        span = (100 - c) / 0.92;
+    if (span > 100)
+        span = 100;
+    double lo = 100 - span;
+    /* Ends on a round number of the scale's own magnitude. */
+    double unit = pow(10, floor(log10(span)) - 1);
+    lo = floor(lo / unit) * unit;
+    if (lo < 0)
+        lo = 0;
+    span = 100 - lo;
+#define PAGE_X(v) (((v) < lo ? 0 : ((v) > 100 ? 100 : (v)) - lo) / span * 300)
+    fputs("<svg class=\"scale\" viewBox=\"0 0 300 18\" preserveAspectRatio=\"none\" "
+          "aria-hidden=\"true\" focusable=\"false\">",
+          out);
+    struct {
+        double a, b;
+        const char *fill;
+    } zones[4] = {{lo, min, "#ffd8d3"},
+                  {min, warn, "#ffe2c2"},
+                  {warn, obj, "#fff0a8"},
+                  {obj, 100, "#cdeed6"}};
+    for (int z = 0; z < 4; z++)
+        if (zones[z].b > zones[z].a)
+            fprintf(out, "<rect x=\"%.2f\" y=\"3\" width=\"%.2f\" height=\"12\" fill=\"%s\"/>",
+                    PAGE_X(zones[z].a), PAGE_X(zones[z].b) - PAGE_X(zones[z].a), zones[z].fill);
+    struct {
+        double v;
+        const char *color;
+    } lines[3] = {{min, "#cf222e"}, {warn, "#bc4c00"}, {obj, "#1a7f37"}};
+    for (int l = 0; l < 3; l++)
+        if (l == 2 || lines[l].v < lines[l + 1].v)
+            fprintf(out,
+                    "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"1\" y2=\"17\" stroke=\"%s\" "
+                    "stroke-width=\"2\" vector-effect=\"non-scaling-stroke\"/>",
+                    PAGE_X(lines[l].v), PAGE_X(lines[l].v), lines[l].color);
+    double x = PAGE_X(c);
+    fprintf(out,
+            "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"0\" y2=\"18\" stroke=\"#1f2328\" "
+            "stroke-width=\"4\" vector-effect=\"non-scaling-stroke\"/>",
+            x, x);
+    fputs("</svg>", out);
+#undef PAGE_X
+    char a[32], b[32];
+    int lo_dec = unit >= 1 ? 0 : (int)nearbyint(-log10(unit));
+    fprintf(out, "<div class=\"ends\"><span>%.*f %%</span><span>100 %%</span></div>", lo_dec, lo);
+    fputs("<ul class=\"lines\">", out);
+    fprintf(out, "<li><i class=\"key k-now\"></i>now %s %%</li>",
+            page_pct(compliance, dec, b, sizeof(b)));
+    fprintf(out, "<li><i class=\"key k-obj\"></i>objective %s %%</li>",
+            page_line(obj, a, sizeof(a)));
+    if (warn < obj)
+        fprintf(out, "<li><i class=\"key k-warn\"></i>warning %s %%</li>",
+                page_line(warn, a, sizeof(a)));
+    if (min < warn)
+        fprintf(out, "<li><i class=\"key k-min\"></i>minimum %s %%</li>",
+                page_line(min, a, sizeof(a)));
+    fputs("</ul>", out);
+}
+
+/* The error-budget panel: what is left, as a bar, the events behind it, the forecast. */
+static void page_budget(FILE *out, const struct eval_instance *in)
+{
+    const struct budget_result *r = &in->res;
+    const struct rules_slo *slo = in->slo;
+    double rem = page_fin(r->remaining, 0);
+    char a[64], b[64];
+    fputs("<section class=\"panel\"><h4>Error budget left</h4>", out);
+    if (rem < 0) {
+        fprintf(out, "<div class=\"big neg\">%.1f %%<small>overspent</small></div>", rem * 100);
+        double w = -rem > 1 ? 100 : -rem * 100;
+        fprintf(out,
+                "<div class=\"bar f-neg\" role=\"img\" aria-label=\"overspent by %.1f %% of the "
+                "budget\"><span style=\"width:%.1f%%\"></span></div>",
+                -rem * 100, w);
+    } else {
+        const char *cls = rem > 0.5 ? "" : rem > 0.25 ? " f-low" : " f-crit";
+        fprintf(out, "<div class=\"big\">%.1f %%</div>", rem * 100);
+        fprintf(out,
+                "<div class=\"bar%s\" role=\"img\" aria-label=\"%.1f %% of the budget left\">"
+                "<span style=\"width:%.1f%%\"></span></div>",
+                cls, rem * 100, rem > 1 ? 100 : rem * 100);
+    }
+    if (rem <= 0)
+        fputs("<p class=\"sub\"><span class=\"neg\">Budget exhausted</span></p>", out);
+    else if (r->exhaustion_s >= 0 && isfinite(r->exhaustion_s))
+        fprintf(out, "<p class=\"sub\">Exhausted in <b>%s</b> at the 1h burn rate</p>",
+                page_human(r->exhaustion_s, a, sizeof(a)));
+    else
+        fputs("<p class=\"sub\">Exhaustion: <b>not burning</b> (1h burn rate 0)</p>", out);
+    double bad = page_fin(r->period.bad, 0), total = page_fin(r->period.total, 0);
+    switch (slo->sli.kind) {
+    case RULES_SLI_EVENTS:
+    case RULES_SLI_LATENCY:
+        if (total > 0)
+            fprintf(out, "<p class=\"sub\"><b>%s</b> bad of %s events this period</p>",
+                    page_count(bad, a, sizeof(a)), page_count(total, b, sizeof(b)));
+        else
+            fputs("<p class=\"sub\">No events this period</p>", out);
+        break;
+    case RULES_SLI_UPTIME:
+        if (total > 0)
+            fprintf(out, "<p class=\"sub\">Down <b>%s</b> of %s measured</p>",
+                    bad < 60 ? (bad > 0 ? "under 1m" : "0m") : page_human(bad, a, sizeof(a)),
+                    page_human(total, b, sizeof(b)));
+        else
+            fputs("<p class=\"sub\">No samples this period</p>", out);
+        break;
+    default:
+        break;
+    }
+    fputs("</section>", out);
+}
+
+/* The burn-down chart: error budget remaining, 1 - (bad/total)/(1 - objective) counted from
+ * the period's start, at PAGE_CHART_POINTS times up to the evaluation, over the period. */
+static void page_chart(FILE *out, const struct eval_instance *in)
+{
+    const struct budget_result *r = &in->res;
+    const struct rules_slo *slo = in->slo;
+    int64_t start = r->period_start, end = r->period_end, t = in->last_eval / 60 * 60;
+    if (end <= start)
+        end = start + 60;
+    if (t > end)
+        t = end;
+    double allowed = 1 - budget_ratio(slo->objective);
+    double xs[PAGE_CHART_POINTS], ys[PAGE_CHART_POINTS];
+    int n = 0;
+    int64_t a0 = start % 60 == 0 ? start : (start / 60 + 1) * 60, prev = a0;
+    double bad = 0, total = 0;
+    int64_t covered = 0;
+    double ymin = 0;
+    for (int k = 1; k <= PAGE_CHART_POINTS && t > a0; k++) {
+        int64_t tk = (a0 + (t - a0) * k / PAGE_CHART_POINTS) / 60 * 60;
+        if (k == PAGE_CHART_POINTS)
+            tk = t;
+        if (tk <= prev)
+            continue;
+        double b, tot;
+        int64_t cov;
+        history_sum(in->hist, prev, tk, &b, &tot, &cov);
+        prev = tk;
+        bad += page_fin(b, 0);
+        total += page_fin(tot, 0);
+        covered += cov;
+        if (covered <= 0)
+            continue;
+        double y = total > 0 && allowed > 0 ? 1 - bad / total / allowed : 1;
+        y = page_fin(y, 1);
+        xs[n] = (double)(tk - start) / (double)(end - start);
+        ys[n] = y;
+        if (y < ymin)
+            ymin = y;
+        n++;
+    }
+    /* The lower edge: 0, or a round step below the lowest point, at most -100 %. */
+    bool clipped = ymin < -1;
+    if (ymin < 0)
+        ymin = clipped ? -1 : floor(ymin * 4) / 4;
+    double yspan = 1 - ymin;
+#define PAGE_CX(x) (page_px0 + (x) * (page_px1 - page_px0))
+#define PAGE_CY(y)                                                                                 \
+    (page_py0 + (1 - ((y) < ymin ? ymin : ((y) > 1 ? 1 : (y)))) / yspan * (page_py1 - page_py0))
+    fprintf(out,
+            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\"><title>Error budget "
+            "remaining over the "
+            "compliance period: ",
+            page_cw, page_ch);
+    page_name(out, in);
+    fputs("</title>", out);
+    /* Grid and its labels. */
+    double grid[] = {1, 0.5};
+    for (size_t g = 0; g < 2; g++)
+        fprintf(out,
+                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>",
+                page_px0, page_px1, PAGE_CY(grid[g]), PAGE_CY(grid[g]), page_px0 - 4,
+                PAGE_CY(grid[g]) + 3.5, grid[g] * 100);
+    if (ymin < 0) {
+        fprintf(out,
+                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s%.0f%%</text>",
+                page_px0, page_px1, PAGE_CY(ymin), PAGE_CY(ymin), page_px0 - 4, PAGE_CY(ymin) + 3.5,
+                clipped ? "\xe2\x89\xa4" : "", ymin * 100);
+    }
+    fprintf(out,
+            "<line class=\"zero\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0%%</text>",
+            page_px0, page_px1, PAGE_CY(0.0), PAGE_CY(0.0), page_px0 - 4, PAGE_CY(0.0) + 3.5);
+    /* The time axis: the period's start and end in the SLO's zone. */
+    char a[40], b[40];
+    enum page_tfmt f = end - start <= 2 * 86400 ? PAGE_T_CLOCK : PAGE_T_DAY;
+    bool rolling = slo->window.kind == RULES_WINDOW_ROLLING;
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">%s</text>", page_px0, page_ch - 4,
+            page_time(slo->timezone, start, f, a, sizeof(a)));
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", page_px1, page_ch - 4,
+            rolling ? "now" : page_time(slo->timezone, end, f, b, sizeof(b)));
+    if (!rolling && t < end) {
+        double x = PAGE_CX((double)(t - start) / (double)(end - start));
+        fprintf(out, "<line class=\"nowl\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
+                page_py0, page_py1);
+        if (x > page_px0 + 40 && x < page_px1 - 40)
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>", x,
+                    page_ch - 4);
+    }
+    if (n == 0) {
+        fprintf(out,
+                "<text class=\"nodata\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no events "
+                "in the period yet</text>",
+                (page_px0 + page_px1) / 2, (page_py0 + page_py1) / 2 - 10);
+    } else {
+        const char *neg = ys[n - 1] < 0 ? " neg" : "";
+        fprintf(out, "<polygon class=\"area%s\" points=\"%.1f,%.1f", neg, PAGE_CX(xs[0]),
+                PAGE_CY(0.0));
+        for (int k = 0; k < n; k++)
+            fprintf(out, " %.1f,%.1f", PAGE_CX(xs[k]), PAGE_CY(ys[k]));
+        fprintf(out, " %.1f,%.1f\"/>", PAGE_CX(xs[n - 1]), PAGE_CY(0.0));
+        fprintf(out, "<polyline class=\"line%s\" points=\"", neg);
+        for (int k = 0; k < n; k++)
+            fprintf(out, "%s%.1f,%.1f", k ? " " : "", PAGE_CX(xs[k]), PAGE_CY(ys[k]));
+        fputs("\"/>", out);
+        fprintf(out, "<circle class=\"pt%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", neg,
+                PAGE_CX(xs[n - 1]), PAGE_CY(ys[n - 1]));
+    }
+    fputs("</svg>", out);
+#undef PAGE_CX
+#undef PAGE_CY
+}
+
+/* The 1h window in period_windows_s, whose burn rate the forecast uses. */
+enum { PAGE_W1H = 2 };
+
+/* Alert-tier factors per window, scaled by the period factor: the page and ticket
+ * thresholds the window takes part in (0 when none). */
+static const double page_page_thr[PERIOD_N_WINDOWS] = {14.4, 6, 14.4, 0, 6, 0, 0};
+static const double page_ticket_thr[PERIOD_N_WINDOWS] = {0, 0, 0, 3, 1, 3, 1};
+
+/* The burn-rate table: SLI and burn rate per alert window, values above a tier's threshold
+ * highlighted, and the thresholds. */
+static void page_burn_table(FILE *out, const struct eval_instance *in, size_t id, int dec)
+{
+    const struct budget_result *r = &in->res;
+    double f = budget_period_factor(r->period_end - r->period_start);
+    f = page_fin(f, 1);
+    char a[48];
+    fputs("<div class=\"burnbox\"><h4 id=\"burn-", out);
+    fprintf(out,
+            "%zu\">Burn rate by window <span>(1 = spending exactly the budget over the "
+            "period)</span></h4><div class=\"scroll\"><table class=\"burn\" "
+            "aria-labelledby=\"burn-%zu\"><thead><tr><th scope=\"col\"><span class=\"wide\">"
+            "window</span></th>",
+            id, id);
+    for (int w = 0; w < PERIOD_N_WINDOWS; w++)
+        fprintf(out, "<th scope=\"col\">%s</th>", period_window_names[w]);
+    fputs("</tr></thead><tbody><tr><th scope=\"row\">burn<span class=\"wide\"> rate</span></th>",
+          out);
+    for (int w = 0; w < PERIOD_N_WINDOWS; w++) {
+        double v = page_fin(r->windows[w].burn, 0);
+        const char *cls = "";
+        const char *what = "";
+        if (page_page_thr[w] > 0 && v > page_page_thr[w] * f) {
+            cls = " class=\"hot-page\"";
+            what = " (above the page threshold)";
+        } else if (page_ticket_thr[w] > 0 && v > page_ticket_thr[w] * f) {
+            cls = " class=\"hot-ticket\"";
+            what = " (above the ticket threshold)";
+        }
+        fprintf(out, "<td%s title=\"burn rate over %s%s\">%s</td>", cls, period_window_names[w],
+                what, page_burn(v, a, sizeof(a)));
+    }
+    fputs("</tr><tr class=\"sli\"><th scope=\"row\">SLI</th>", out);
+    for (int w = 0; w < PERIOD_N_WINDOWS; w++) {
+        if (r->windows[w].total > 0)
+            fprintf(out, "<td>%s %%</td>", page_pct(r->windows[w].sli, dec, a, sizeof(a)));
+        else
+            fputs("<td title=\"no events in this window\">\xe2\x80\x93</td>", out);
+    }
+    for (int tier = 0; tier < 2; tier++) {
+        const double *thr = tier == 0 ? page_page_thr : page_ticket_thr;
+        fprintf(
+            out,
+            "</tr><tr class=\"thr\"><th scope=\"row\">%s<span class=\"wide\"> above</span></th>",
+            tier == 0 ? "page" : "ticket");
+        for (int w = 0; w < PERIOD_N_WINDOWS; w++) {
+            if (thr[w] > 0)
+                fprintf(out, "<td>%s</td>", page_factor(thr[w] * f, a, sizeof(a)));
+            else
+                fputs("<td></td>", out);
+        }
+    }
+    fputs("</tr></tbody></table></div></div>", out);
+}
+
+/* One alert tier's indicator. */
+static void page_alert(FILE *out, const char *tier, bool enabled, bool holds, bool ticket)
+{
+    if (enabled && holds)
+        fprintf(out, "<div class=\"al on%s\">\xe2\x97\x8f %s alert: <span>firing</span></div>",
+                ticket ? " t" : "", tier);
+    else if (enabled)
+        fprintf(out, "<div class=\"al off\">\xe2\x97\x8b %s alert: quiet</div>", tier);
+    else if (holds)
+        fprintf(out,
+                "<div class=\"al off held\" title=\"the condition holds but the alert is "
+                "disabled\">\xe2\x97\x8c %s: condition holds (alert off)</div>",
+                tier);
+    else
+        fprintf(out, "<div class=\"al off\">\xe2\x97\x8c %s alert: off</div>", tier);
+}
+
+/* The period, as "rolling 30d" or "month from 2026-11-01 00:00 Asia/Shanghai". */
+static void page_period(FILE *out, const struct eval_instance *in)
+{
+    const struct rules_slo *slo = in->slo;
+    char a[48], b[48];
+    if (slo->window.kind == RULES_WINDOW_ROLLING) {
+        fprintf(out, "rolling %s", duration_format(slo->window.duration_ms, a, sizeof(a)));
+        return;
+    }
+    fprintf(out, "%s from %s ", rules_calendar_name(slo->window.calendar),
+            in->have_result
+                ? page_time(slo->timezone, in->res.period_start, PAGE_T_MINUTE, a, sizeof(a))
+                : "?");
+    page_esc(out, slo->timezone);
+    if (in->have_result)
+        fprintf(out, " to %s",
+                page_time(slo->timezone, in->res.period_end, PAGE_T_MINUTE, b, sizeof(b)));
+}
+
+/* One SLO instance's card. */
+static void page_instance(FILE *out, const struct eval_state *s, const struct eval_instance *in,
+                          size_t id, int64_t now)
+{
+    const struct rules_slo *slo = in->slo;
+    const struct budget_result *r = &in->res;
+    int st = page_state(in);
+    int dec = page_decimals(slo->objective);
+    char a[64];
+    fprintf(out, "<article class=\"slo s-%s\" id=\"slo-%zu\"><div class=\"slo-head\"><div>",
+            page_state_class[st], id);
+    fputs("<h3><span class=\"svc\">", out);
+    page_esc(out, slo->service->name);
+    fputs(" / </span>", out);
+    page_esc(out, slo->name);
+    fputs("</h3>", out);
+    page_labels(out, in);
+    fputs("</div>", out);
+    fprintf(out, "<span class=\"badge b-%s\" title=\"state: %s\">%s</span></div>",
+            page_state_class[st], page_state_text[st], page_state_text[st]);
+    if (slo->description[0] != '\0') {
+        fputs("<p class=\"desc\">", out);
+        page_esc(out, slo->description);
+        fputs("</p>", out);
+    }
+    const struct eval_slo *es = &s->slos[in->slo_index];
+    if (st == PAGE_STALE) {
+        fputs("<p class=\"stale\">Stale: the last evaluation failed; the values are from ", out);
+        page_utc(out, in->last_eval);
+        fprintf(out, " (last state: %s).", page_state_text[r->state]);
+        if (es->error[0] != '\0') {
+            fputs(" Error: <span class=\"mono\">", out);
+            page_esc(out, es->error);
+            fputs("</span>", out);
+        }
+        fputs("</p>", out);
+    } else if (st == PAGE_NODATA) {
+        fputs("<p class=\"stale\">No results yet: this SLO has not been evaluated.", out);
+        if (es->error[0] != '\0') {
+            fputs(" Error: <span class=\"mono\">", out);
+            page_esc(out, es->error);
+            fputs("</span>", out);
+        }
+        fputs("</p>", out);
+    }
+    if (in->have_result) {
+        fputs("<div class=\"panels\"><section class=\"panel\"><h4>Compliance</h4>", out);
+        fprintf(out, "<div class=\"big\">%s %%", page_pct(r->period.sli, dec, a, sizeof(a)));
+        if (r->period.total <= 0)
+            fputs("<small>no events</small>", out);
+        fputs("</div>", out);
+        page_scale(out, slo, r->period.sli, dec);
+        fputs("</section>", out);
+        page_budget(out, in);
+        fputs("<section class=\"panel\"><h4>Budget burn-down</h4>", out);
+        page_chart(out, in);
+        fputs("</section></div><div class=\"lower\">", out);
+        page_burn_table(out, in, id, dec);
+        fputs("<div class=\"alerts\"><h4>Alert conditions</h4>", out);
+        page_alert(out, "Page", slo->alerting.page.enabled, r->page, false);
+        page_alert(out, "Ticket", slo->alerting.ticket.enabled, r->ticket, true);
+        fputs("</div></div>", out);
+    }
+    fputs("<dl class=\"meta\"><div><dt>Period</dt><dd>", out);
+    page_period(out, in);
+    fputs("</dd></div>", out);
+    fprintf(out, "<div><dt>SLI</dt><dd>%s</dd></div>", rules_sli_kind_name(slo->sli.kind));
+    if (in->have_result) {
+        fputs("<div><dt>Last evaluation</dt><dd>", out);
+        page_utc(out, in->last_eval);
+        fputs("</dd></div>", out);
+        fprintf(out, "<div><dt>Score</dt><dd>%.1f</dd></div>", page_fin(r->score, 0));
+        if (slo->n_credits > 0)
+            fprintf(out, "<div><dt>SLA credit</dt><dd>%.10g %%</dd></div>",
+                    page_fin(r->credit, 0) * 100);
+    }
+    if (slo->service_hours.set)
+        fprintf(out, "<div><dt>Service hours</dt><dd>%s</dd></div>",
+                period_in_service_hours(slo, now) ? "inside now" : "outside now");
+    if (period_excluded(slo, now))
+        fputs("<div><dt>Exclusion</dt><dd>in an exclusion now</dd></div>", out);
+    fputs("</dl></article>\n", out);
+}
+
+/* The overview table: one row per instance, linking to its card. */
+static void page_overview(FILE *out, const struct eval_instance *const *v, size_t n)
+{
+    char a[64], b[64], c[64];
+    fputs("<div class=\"ovbox\"><table class=\"ov\"><caption>Overview</caption><thead><tr>"
+          "<th scope=\"col\">SLO</th><th scope=\"col\">State</th>"
+          "<th scope=\"col\" class=\"n hide-s\">Compliance</th>"
+          "<th scope=\"col\" class=\"n hide-s\">Objective</th>"
+          "<th scope=\"col\" class=\"n\">Budget left</th>"
+          "<th scope=\"col\" class=\"n hide-s\">Burn 1h</th>"
+          "<th scope=\"col\" class=\"hide-s\">Alerts</th></tr></thead><tbody>",
+          out);
+    for (size_t i = 0; i < n; i++) {
+        const struct eval_instance *in = v[i];
+        const struct budget_result *r = &in->res;
+        int st = page_state(in);
+        fprintf(out, "<tr><td><a href=\"#slo-%zu\">", i);
+        page_name(out, in);
+        fprintf(out, "</a></td><td><span class=\"st\"><i class=\"dot d-%s\"></i>%s</span></td>",
+                page_state_class[st], page_state_text[st]);
+        if (!in->have_result) {
+            fprintf(out,
+                    "<td class=\"n hide-s\">\xe2\x80\x93</td><td class=\"n hide-s\">%s %%</td>"
+                    "<td class=\"n\">\xe2\x80\x93</td><td class=\"n hide-s\">\xe2\x80\x93</td>"
+                    "<td class=\"hide-s\"></td></tr>\n",
+                    page_line(in->slo->objective, a, sizeof(a)));
+            continue;
+        }
+        double rem = page_fin(r->remaining, 0);
+        bool pg = r->page && in->slo->alerting.page.enabled;
+        bool tk = r->ticket && in->slo->alerting.ticket.enabled;
+        const char *firing = pg && tk ? "page, ticket" : pg ? "page" : tk ? "ticket" : "";
+        fprintf(out,
+                "<td class=\"n hide-s\">%s %%</td><td class=\"n hide-s\">%s %%</td>"
+                "<td class=\"n%s\">%.1f %%</td><td class=\"n hide-s\">%s</td>"
+                "<td class=\"hide-s%s\">%s</td></tr>\n",
+                page_pct(r->period.sli, page_decimals(in->slo->objective), a, sizeof(a)),
+                page_line(in->slo->objective, b, sizeof(b)), rem < 0 ? " neg" : "", rem * 100,
+                page_burn(r->windows[PAGE_W1H].burn, c, sizeof(c)), *firing ? " firing" : "",
+                *firing ? firing : "\xe2\x80\x93");
+    }
+    fputs("</tbody></table></div>\n", out);
+}
+
+/* The service heading: name, labels, weighted score and grade when it has results. */
+static void page_service_head(FILE *out, const struct rules_service *svc,
+                              const struct eval_instance *const *v, size_t n)
+{
+    double wsum = 0, ssum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i]->have_result)
+            continue;
+        size_t same = 0;
+        for (size_t j = 0; j < n; j++)
+            same += v[j]->slo == v[i]->slo && v[j]->have_result;
+        double w = v[i]->slo->scoring.weight / (double)same;
+        wsum += w;
+        ssum += w * page_fin(v[i]->res.score, 0);
+    }
+    fputs("<div class=\"svc-head\"><h2>", out);
+    page_esc(out, svc->name);
+    fputs("</h2>", out);
+    if (wsum > 0) {
+        double score = ssum / wsum;
+        int grade = budget_grade(svc, score);
+        fprintf(out,
+                "<span class=\"svc-score\">service score <b>%.1f</b> / 100<span class=\"grade "
+                "g-%s\">%s</span></span>",
+                score, budget_grade_names[grade], budget_grade_names[grade]);
+    }
+    if (svc->labels.n > 0) {
+        fputs("<div class=\"labels\">", out);
+        for (size_t i = 0; i < svc->labels.n; i++) {
+            fputs("<span class=\"lbl\">", out);
+            page_esc(out, svc->labels.v[i].name);
+            fputc('=', out);
+            page_esc(out, svc->labels.v[i].value);
+            fputs("</span>", out);
+        }
+        fputs("</div>", out);
+    }
+    fputs("</div>\n", out);
+}
+
+void page_write(const struct eval_state *s, int64_t now, const char *version, FILE *out)
+{
+    size_t n = s->n_inst;
+    const struct eval_instance **v = malloc((n + 1) * sizeof(*v));
+    if (v == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        v[i] = s->inst[i];
+    qsort(v, n, sizeof(*v), page_cmp);
+    size_t counts[6] = {0};
+    for (size_t i = 0; i < n; i++)
+        counts[page_state(v[i])]++;
+
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<meta name=\"color-scheme\" content=\"light\">\n"
+          "<meta name=\"robots\" content=\"noindex\">\n"
+          "<link rel=\"icon\" href=\"data:,\">\n",
+          out);
+    fprintf(out, "<title>SLO status \xe2\x80\x94 sloe (%zu SLOs", n);
+    if (counts[BUDGET_BREACH] > 0)
+        fprintf(out, ", %zu in breach", counts[BUDGET_BREACH]);
+    fputs(")</title>\n<style>\n", out);
+    for (size_t i = 0; i < sizeof(page_css) / sizeof(page_css[0]); i++)
+        fputs(page_css[i], out);
+    fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">"
+          "<p class=\"brand\">sloe<small>",
+          out);
+    if (version != NULL && version[0] != '\0') {
+        fputs("version ", out);
+        page_esc(out, version);
+        fputs(" \xc2\xb7 ", out);
+    }
+    fputs("SLO status</small></p><nav aria-label=\"machine-readable\">"
+          "<a href=\"/metrics\">/metrics</a><a href=\"/api/v1/slos\">/api/v1/slos</a></nav>"
+          "</div></header>\n",
+          out);
+    fputs("<div class=\"summary\"><div class=\"wrap\"><div class=\"evaltime\">Evaluated ", out);
+    page_utc(out, now);
+    fputs("</div><ul class=\"counts\" aria-label=\"SLOs by state\">", out);
+    for (int st = 0; st < 6; st++) {
+        if (st >= PAGE_NODATA && counts[st] == 0)
+            continue;
+        fprintf(out, "<li><i class=\"dot d-%s\"></i><b>%zu</b> %s</li>", page_state_class[st],
+                counts[st], st == PAGE_NODATA ? "no data" : page_state_class[st]);
+    }
+    fputs("</ul></div></div>\n<main class=\"wrap\">\n", out);
+
+    if (n == 0) {
+        fputs("<p class=\"empty\">No SLO to show: no rule is loaded, or every SLO is grouped "
+              "(group_by) and none of its groups has data yet.</p>\n",
+              out);
+    } else {
+        page_overview(out, v, n);
+    }
+    size_t k = 0;
+    for (size_t si = 0; si < s->rules->n_services; si++) {
+        const struct rules_service *svc = s->rules->services[si];
+        size_t first = k;
+        while (k < n && v[k]->slo->service == svc)
+            k++;
+        if (k == first && svc->n_slos == 0)
+            continue;
+        fputs("<section class=\"service\">", out);
+        page_service_head(out, svc, v + first, k - first);
+        if (k == first)
+            fputs("<p class=\"empty\">No SLO instance yet: its grouped SLOs appear once their "
+                  "series have data.</p>",
+                  out);
+        for (size_t i = first; i < k; i++)
+            page_instance(out, s, v[i], i, now);
+        fputs("</section>\n", out);
+    }
+    /* Instances whose service was not met in order (not expected): still shown. */
+    for (; k < n; k++)
+        page_instance(out, s, v[k], k, now);
+
+    fputs("</main>\n<footer class=\"foot\"><div class=\"wrap\">Generated by sloe", out);
+    if (version != NULL && version[0] != '\0') {
+        fputc(' ', out);
+        page_esc(out, version);
+    }
+    fputs(" at ", out);
+    page_utc(out, now);
+    fputs(". Burn rate 1 spends exactly the error budget over the period; alert thresholds "
+          "follow the multiwindow multi-burn-rate tiers of the SRE Workbook, scaled to the "
+          "period. Machine-readable: <a href=\"/metrics\">/metrics</a>, "
+          "<a href=\"/api/v1/slos\">/api/v1/slos</a>.</div></footer>\n</body>\n</html>\n",
+          out);
+    free(v);
+}
