@@ -53,6 +53,13 @@ $(BUILD)/sloe-tests: $(LIB_OBJ) $(TEST_OBJ)
 $(BUILD)/evaldriver: $(LIB_OBJ) $(BUILD)/tests/integration/evaldriver.o
 	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/bench_render: $(LIB_OBJ) $(BUILD)/tests/bench/bench_render.o
+	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
+
+# Benchmarks print figures; they assert nothing (speed is measured here, not in tests).
+bench: $(BUILD)/bench_render
+	$(BUILD)/bench_render 10000
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLFLAGS) -MMD -MP -c -o $@ $<
@@ -67,10 +74,12 @@ $(BUILD)/gen/metrics.pb-c.c $(BUILD)/gen/metrics.pb-c.h &: exporter/metrics.prot
 $(GEN_OBJ): $(GEN_SRC)
 	$(CC) $(ALLFLAGS) -Wno-pedantic -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
 
-$(LIB_OBJ) $(MAIN_OBJ) $(TEST_OBJ) $(BUILD)/tests/integration/evaldriver.o: \
+$(LIB_OBJ) $(MAIN_OBJ) $(TEST_OBJ) $(BUILD)/tests/integration/evaldriver.o \
+    $(BUILD)/tests/bench/bench_render.o: \
     | $(BUILD)/gen/metrics.pb-c.h
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/integration/evaldriver.d
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/integration/evaldriver.d \
+    $(BUILD)/tests/bench/bench_render.d
 
 # The tests find the binary under test through SLOE_BIN.
 check-unit: $(BIN)/sloe $(BUILD)/sloe-tests
@@ -141,5 +150,5 @@ format-check:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check-unit check-integration check-asan check-asan-integration deps fuzz \
+.PHONY: all bench test check-unit check-integration check-asan check-asan-integration deps fuzz \
         format-check clean

@@ -91,6 +91,8 @@ static void history_write(struct history_tier *t, int64_t end, double bad, doubl
     t->bad[s] = (float)bad;
     t->total[s] = (float)total;
     t->known[s] = 1;
+    if (t->oldest == 0 || end < t->oldest)
+        t->oldest = end;
 }
 
 /* Recomputes interval `end` of tier `tier` from the finer tier when that knows it whole. */
@@ -142,11 +144,32 @@ static int history_pick(const struct history *h, int64_t a, int64_t cur)
     return -1;
 }
 
+/* The end of the oldest interval any tier may still know; nothing at or before
+ * (that - its step) has data. */
+static int64_t history_floor(const struct history *h)
+{
+    int64_t floor = INT64_MAX;
+    for (int i = 0; i < HISTORY_TIERS; i++) {
+        const struct history_tier *t = &h->tier[i];
+        if (t->newest == 0)
+            continue;
+        int64_t kept = t->newest - ((int64_t)t->n - 1) * t->step;
+        int64_t from = (t->oldest > kept ? t->oldest : kept) - t->step;
+        if (from < floor)
+            floor = from;
+    }
+    return floor;
+}
+
 void history_sum(const struct history *h, int64_t a, int64_t b, double *bad, double *total,
                  int64_t *covered)
 {
     double sb = 0, st = 0;
     int64_t cov = 0;
+    /* Below the oldest data there is nothing to walk through. */
+    int64_t floor = history_floor(h);
+    if (a < floor)
+        a = floor;
     for (int64_t cur = b; cur > a;) {
         int use = history_pick(h, a, cur);
         if (use < 0) {

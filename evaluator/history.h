@@ -18,6 +18,7 @@ struct history_tier {
     int64_t step;   /* seconds */
     size_t n;       /* intervals kept */
     int64_t newest; /* end of the newest interval written; 0 when none */
+    int64_t oldest; /* end of the oldest interval ever written; 0 when none */
     float *bad, *total;
     unsigned char *known; /* 1 where an interval was written */
 };

@@ -302,73 +302,123 @@ void expo_free(struct expo_set *e)
 
 char *expo_format_value(double v, char *buf, size_t size)
 {
-    if (isnan(v))
+    if (v == 0 || v == 1) {
+        snprintf(buf, size, "%d", (int)v);
+    } else if (isnan(v)) {
         snprintf(buf, size, "NaN");
-    else if (isinf(v))
+    } else if (isinf(v)) {
         snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
-    else if (v == floor(v) && fabs(v) < 1e15)
+    } else if (v == floor(v) && fabs(v) < 1e15) {
         snprintf(buf, size, "%.0f", v);
-    else {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, size, "%.*g", prec, v);
-            if (strtod(buf, NULL) == v)
-                break;
-        }
+    } else {
+        /* Fifteen digits read back exactly for most values; seventeen always do. */
+        snprintf(buf, size, "%.15g", v);
+        if (strtod(buf, NULL) != v)
+            snprintf(buf, size, "%.17g", v);
     }
     return buf;
 }
 
-/* Writes a label value with \, " and newline escaped. */
-static void expo_escape(FILE *out, const char *s)
+/* An output buffer written to the stream in large pieces: far cheaper than a stdio call for
+ * every label of hundreds of thousands of series. */
+struct expo_out {
+    FILE *f;
+    size_t len;
+    char buf[1 << 16];
+};
+
+static void expo_flush(struct expo_out *o)
 {
-    for (const char *p = s; *p; p++) {
-        if (*p == '\\')
-            fputs("\\\\", out);
-        else if (*p == '"')
-            fputs("\\\"", out);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else
-            fputc(*p, out);
+    if (o->len > 0 && fwrite(o->buf, 1, o->len, o->f) != o->len)
+        clearerr(o->f);
+    o->len = 0;
+}
+
+static void expo_put(struct expo_out *o, const char *s, size_t n)
+{
+    if (o->len + n > sizeof(o->buf)) {
+        expo_flush(o);
+        if (n > sizeof(o->buf)) {
+            if (fwrite(s, 1, n, o->f) != n)
+                clearerr(o->f);
+            return;
+        }
     }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static void expo_puts(struct expo_out *o, const char *s)
+{
+    expo_put(o, s, strlen(s));
+}
+
+/* Writes s with \, newline and (in label values) " escaped. */
+static void expo_put_escaped(struct expo_out *o, const char *s, bool quote)
+{
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        const char *rep = *p == '\\'           ? "\\\\"
+                          : *p == '\n'         ? "\\n"
+                          : quote && *p == '"' ? "\\\""
+                                               : NULL;
+        if (rep == NULL)
+            continue;
+        expo_put(o, run, (size_t)(p - run));
+        expo_put(o, rep, 2);
+        run = p + 1;
+    }
+    expo_puts(o, run);
 }
 
 void expo_write_text(const struct expo_set *e, FILE *out)
 {
+    struct expo_out *o = malloc(sizeof(*o));
+    if (o == NULL)
+        abort();
+    o->f = out;
+    o->len = 0;
     char buf[64];
     for (size_t i = 0; i < e->n; i++) {
         const struct expo_family *f = &e->families[i];
         const char *suffix = f->type == EXPO_INFO      ? "_info"
                              : f->type == EXPO_COUNTER ? "_total"
                                                        : "";
-        fprintf(out, "# HELP %s%s ", f->name, suffix);
-        for (const char *p = f->help; *p; p++) {
-            if (*p == '\\')
-                fputs("\\\\", out);
-            else if (*p == '\n')
-                fputs("\\n", out);
-            else
-                fputc(*p, out);
-        }
-        fprintf(out, "\n# TYPE %s%s %s\n", f->name, suffix,
-                f->type == EXPO_COUNTER     ? "counter"
-                : f->type == EXPO_HISTOGRAM ? "histogram"
-                                            : "gauge");
+        expo_puts(o, "# HELP ");
+        expo_puts(o, f->name);
+        expo_puts(o, suffix);
+        expo_puts(o, " ");
+        expo_put_escaped(o, f->help, false);
+        expo_puts(o, "\n# TYPE ");
+        expo_puts(o, f->name);
+        expo_puts(o, suffix);
+        expo_puts(o, f->type == EXPO_COUNTER     ? " counter\n"
+                     : f->type == EXPO_HISTOGRAM ? " histogram\n"
+                                                 : " gauge\n");
         for (size_t k = 0; k < f->n; k++) {
             const struct expo_sample *s = &f->samples[k];
-            fprintf(out, "%s%s%s", f->name, suffix, s->suffix);
+            expo_puts(o, f->name);
+            expo_puts(o, suffix);
+            expo_puts(o, s->suffix);
             if (s->n_labels > 0) {
-                fputc('{', out);
+                expo_put(o, "{", 1);
                 for (size_t j = 0; j < s->n_labels; j++) {
-                    fprintf(out, "%s%s=\"", j ? "," : "", s->labels[j].name);
-                    expo_escape(out, s->labels[j].value);
-                    fputc('"', out);
+                    if (j > 0)
+                        expo_put(o, ",", 1);
+                    expo_puts(o, s->labels[j].name);
+                    expo_put(o, "=\"", 2);
+                    expo_put_escaped(o, s->labels[j].value, true);
+                    expo_put(o, "\"", 1);
                 }
-                fputc('}', out);
+                expo_put(o, "}", 1);
             }
-            fprintf(out, " %s\n", expo_format_value(s->value, buf, sizeof(buf)));
+            expo_put(o, " ", 1);
+            expo_puts(o, expo_format_value(s->value, buf, sizeof(buf)));
+            expo_put(o, "\n", 1);
         }
     }
+    expo_flush(o);
+    free(o);
 }
 
 static json_t *expo_json_window(const struct budget_window *w)

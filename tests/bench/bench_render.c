@@ -1,0 +1,140 @@
+/* bench_render: how long building and rendering /metrics takes for many SLOs, and how many
+ * bytes each series costs, in every format. Prints figures; asserts nothing.
+ *
+ *   bench_render [N_SLOS]        (default 10000) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "eval.h"
+#include "expo.h"
+#include "expo_om.h"
+#include "expo_pb.h"
+#include "negotiate.h"
+#include "rules.h"
+
+static double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs fn over the set `rounds` times and returns the best time in seconds and the size. */
+static double bench_render(const struct expo_set *e, int fmt, size_t *size)
+{
+    double best = 1e9;
+    for (int round = 0; round < 5; round++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        double t0 = bench_now();
+        if (fmt == 0)
+            expo_write_text(e, f);
+        else if (fmt == 1)
+            expo_om_write(e, f);
+        else if (expo_pb_write(e, f) != 0)
+            fprintf(stderr, "bench: protobuf rendering failed\n");
+        fclose(f);
+        double took = bench_now() - t0;
+        if (took < best)
+            best = took;
+        *size = len;
+        free(buf);
+    }
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)atol(argv[1]) : 10000;
+    if (n == 0 || n > 10000) {
+        fprintf(stderr, "usage: bench_render [N_SLOS <= 10000]\n");
+        return 2;
+    }
+    /* Services of 100 SLOs each, with labels like a real rule set's. */
+    char *yaml = NULL;
+    size_t ylen = 0;
+    FILE *y = open_memstream(&yaml, &ylen);
+    fprintf(y, "version: sloe/v1\nservices:\n");
+    for (size_t i = 0; i < n; i++) {
+        if (i % 100 == 0)
+            fprintf(y,
+                    "  - name: service-%zu\n    labels: {team: team-%zu, tier: \"1\"}\n"
+                    "    slos:\n",
+                    i / 100, i / 1000);
+        fprintf(y,
+                "      - name: slo-%zu\n        description: Requests of route %zu that do not "
+                "fail\n        objective: 99.9\n        warning: 99.7\n        minimum: 99.5\n"
+                "        sli: {events: {bad_query: 'sum(increase(e{r=\"%zu\"}[{{.window}}]))', "
+                "total_query: 'sum(increase(t{r=\"%zu\"}[{{.window}}]))'}}\n",
+                i, i, i, i);
+    }
+    fclose(y);
+    struct diag_list diags = {0};
+    struct rules_set *set = NULL;
+    double t0 = bench_now();
+    if (rules_load_buffer("bench.yaml", yaml, ylen, &set, &diags) != 0) {
+        diag_print(&diags, stderr);
+        return 1;
+    }
+    double load = bench_now() - t0;
+    diag_free(&diags);
+    free(yaml);
+
+    /* A day of 1-minute traffic in every instance's history. */
+    int64_t now = 1795435200;
+    struct eval_state *s = eval_new(set, NULL);
+    for (size_t i = 0; i < s->n_inst; i++)
+        for (int64_t t = now - 6 * 3600 + 60; t <= now; t += 60)
+            history_put(s->inst[i]->hist, 0, t, (double)((t / 60 + i) % 7 == 0), 1000);
+    t0 = bench_now();
+    eval_compute_all(s, now);
+    double compute = bench_now() - t0;
+    t0 = bench_now();
+    struct expo_set *e = expo_build(s, now);
+    double build = bench_now() - t0;
+    size_t series = 0;
+    for (size_t i = 0; i < e->n; i++)
+        series += e->families[i].n;
+
+    printf("bench_render: %zu SLOs, %zu series\n", n, series);
+    printf("  load rules          %8.1f ms\n", load * 1e3);
+    printf("  compute results     %8.1f ms\n", compute * 1e3);
+    printf("  build families      %8.1f ms\n", build * 1e3);
+    static const char *const names[] = {"text 0.0.4", "OpenMetrics", "protobuf"};
+    for (int fmt = 0; fmt < 3; fmt++) {
+        size_t size = 0;
+        double took = bench_render(e, fmt, &size);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (fmt == 0)
+            expo_write_text(e, f);
+        else if (fmt == 1)
+            expo_om_write(e, f);
+        else if (expo_pb_write(e, f) != 0)
+            fprintf(stderr, "bench: protobuf rendering failed\n");
+        fclose(f);
+        void *gz = NULL;
+        size_t gz_len = 0;
+        double g0 = bench_now();
+        if (negot_gzip_compress(buf, len, &gz, &gz_len) != 0)
+            gz_len = 0;
+        double gz_took = bench_now() - g0;
+        printf("  render %-12s %8.1f ms  %9zu bytes  %6.1f bytes/series  gzip %6.1f ms "
+               "%5.1f bytes/series\n",
+               names[fmt], took * 1e3, size, (double)size / (double)series, gz_took * 1e3,
+               (double)gz_len / (double)series);
+        free(gz);
+        free(buf);
+    }
+    printf("  /metrics for %zu SLOs: build + text render %.1f ms (rendered once per evaluation, "
+           "then served from memory)\n",
+           n, (build + bench_render(e, 0, &(size_t){0})) * 1e3);
+    expo_free(e);
+    eval_free(s);
+    rules_set_free(set);
+    return 0;
+}
