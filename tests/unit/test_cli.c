@@ -161,6 +161,21 @@ static void man_pages(void)
         return;
     EXPECT_CONTAINS(man1, ".Cm check");
     EXPECT_CONTAINS(man1, ".Cm eval");
+    EXPECT_CONTAINS(man1, ".Cm serve");
+    static const char *const serve_flags[] = {"web.listen-address", "web.config.file",
+                                              "evaluation-interval"};
+    char *sout, *serr;
+    char *sargv[] = {(char *)harness_sloe(), (char *)"serve", (char *)"--help", NULL};
+    EXPECT_INT(harness_run(sargv, &sout, &serr), 0);
+    for (size_t i = 0; i < sizeof(serve_flags) / sizeof(serve_flags[0]); i++) {
+        char want[80];
+        snprintf(want, sizeof(want), "--%s=", serve_flags[i]);
+        EXPECT_CONTAINS(sout, want);
+        snprintf(want, sizeof(want), "Fl \\-%s Ns", serve_flags[i]);
+        EXPECT_CONTAINS(man1, want);
+    }
+    free(sout);
+    free(serr);
     static const char *const flags[] = {"time",
                                         "format",
                                         "rules",
