@@ -60,8 +60,8 @@ struct webcfg {
     char dummy_hash[WEBCFG_BCRYPT_LEN + 1]; /* checked against for unknown users */
     uint8_t mac_key[32];                    /* random, keys the cache HMAC */
     pthread_mutex_t crypt_lock;             /* serialises bcrypt; guards cd */
-    struct crypt_data *cd;
-    pthread_mutex_t cache_lock; /* guards cache, tick and the counters */
+    struct crypt_data *cd;                  /* NULL without users */
+    pthread_mutex_t cache_lock;             /* guards cache, tick and the counters */
     struct webcfg_cache_entry cache[WEBCFG_CACHE_MAX];
     uint64_t tick, computed, cached;
 };
@@ -966,8 +966,10 @@ static void webcfg_users(struct webcfg_loader *l, yaml_node_t *un)
         u->hash = webcfg_xcalloc(1, hlen + 1);
         memcpy(u->hash, hash, hlen);
     }
-    if (c->n_users > 0)
+    if (c->n_users > 0) {
         webcfg_make_dummy(c, max_cost);
+        c->cd = webcfg_xcalloc(1, sizeof(*c->cd)); /* about 32 KiB: only with users */
+    }
 }
 
 /* ---- Loading ---- */
@@ -1043,7 +1045,6 @@ static struct webcfg *webcfg_new(void)
 {
     struct webcfg *c = webcfg_xcalloc(1, sizeof(*c));
     c->http2 = true;
-    c->cd = webcfg_xcalloc(1, sizeof(*c->cd));
     pthread_mutex_init(&c->crypt_lock, NULL);
     pthread_mutex_init(&c->cache_lock, NULL);
     if (gnutls_rnd(GNUTLS_RND_KEY, c->mac_key, sizeof(c->mac_key)) < 0)
@@ -1157,8 +1158,10 @@ void webcfg_free(struct webcfg *c)
         free(c->users[i].hash);
     }
     free(c->users);
-    explicit_bzero(c->cd, sizeof(*c->cd));
-    free(c->cd);
+    if (c->cd != NULL) {
+        explicit_bzero(c->cd, sizeof(*c->cd));
+        free(c->cd);
+    }
     pthread_mutex_destroy(&c->crypt_lock);
     pthread_mutex_destroy(&c->cache_lock);
     arena_free(&c->arena);
