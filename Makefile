@@ -24,9 +24,9 @@ RULES_SRC    := rules/arena.c rules/diag.c rules/duration.c rules/tz.c rules/ydo
                 rules/rules.c rules/native.c rules/sloth.c rules/openslo.c
 EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/history.c evaluator/budget.c \
                 evaluator/eval.c
-EXPORTER_SRC := exporter/expo.c exporter/log.c exporter/serve.c exporter/cli.c exporter/expo_om.c \
-                exporter/expo_pb.c \
-                exporter/negotiate.c exporter/page.c exporter/webcfg.c
+EXPORTER_SRC := exporter/expo.c exporter/expo_om.c exporter/expo_pb.c exporter/negotiate.c \
+                exporter/page.c exporter/webcfg.c exporter/log.c exporter/serve.c \
+                exporter/alerts.c exporter/cli.c
 LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
 MAIN_SRC     := exporter/main.c
 TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \

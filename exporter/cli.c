@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "diag.h"
 #include "duration.h"
 #include "eval.h"
@@ -25,12 +26,13 @@ static const char cli_usage[] =
     "  check FILE|DIR...   validate rule files (sloe/v1, Sloth prometheus/v1, OpenSLO v1)\n"
     "  eval [--time=T]     evaluate every SLO once against Prometheus and print the metrics\n"
     "  serve               run the exporter daemon (/metrics, status page, reload)\n"
+    "  generate alerts     print Prometheus alerting rules over sloe's metrics\n"
     "\n"
     "flags:\n"
     "  --help              show this help (sloe COMMAND --help for a command)\n"
     "  --version           show the version\n"
     "\n"
-    "generate alerts and report are not in this version yet.\n"
+    "report is not in this version yet.\n"
     "See sloe(1) and sloe-rules(5).\n";
 
 static const char cli_check_usage[] =
@@ -304,6 +306,70 @@ static int cli_serve(int argc, char **argv, FILE *out, FILE *err)
     return serve_run(&cfg) == 0 ? CLI_OK : CLI_INVALID;
 }
 
+static const char cli_generate_usage[] =
+    "usage: sloe generate alerts [FLAGS]\n"
+    "\n"
+    "Prints Prometheus alerting rules (YAML) over sloe's metrics for every SLO: the page and\n"
+    "ticket multiwindow multi-burn-rate alerts (as the SLO's alerting enables them), compliance\n"
+    "below the warning and the minimum lines, error budget exhausted, no data, and sloe down.\n"
+    "Load the output into the Prometheus that scrapes sloe (rule_files).\n"
+    "\n"
+    "flags:\n"
+    "  --rules=PATH                       rule file, directory or glob; repeatable\n"
+    "                                     (default rules/*.yaml)\n"
+    "  --sloe.job=JOB                     the job label of sloe's scrape target, for the\n"
+    "                                     SloeDown alert (default sloe)\n"
+    "\n"
+    "exit status: 0 on success, 2 on a usage or rule file error.\n";
+
+static int cli_generate(int argc, char **argv, FILE *out, FILE *err)
+{
+    if (argc < 1 || strcmp(argv[0], "alerts") != 0) {
+        if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+            fputs(cli_generate_usage, out);
+            return CLI_OK;
+        }
+        fprintf(err, "sloe generate: say what to generate: sloe generate alerts\n%s",
+                cli_generate_usage);
+        return CLI_USAGE;
+    }
+    const char *rules[64];
+    size_t n_rules = 0;
+    const char *job = "sloe";
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(cli_generate_usage, out);
+            return CLI_OK;
+        } else if ((v = cli_value(argc, argv, &i, "--rules")) != NULL && n_rules < 64) {
+            rules[n_rules++] = v;
+        } else if ((v = cli_value(argc, argv, &i, "--sloe.job")) != NULL && *v != '\0') {
+            job = v;
+        } else {
+            fprintf(err, "sloe generate alerts: unknown flag or argument %s\n%s", argv[i],
+                    cli_generate_usage);
+            return CLI_USAGE;
+        }
+    }
+    struct cli_flags f;
+    memset(&f, 0, sizeof(f));
+    for (size_t i = 0; i < n_rules; i++)
+        f.rules[i] = rules[i];
+    f.n_rules = n_rules;
+    if (f.n_rules == 0)
+        f.rules[f.n_rules++] = "rules/*.yaml";
+    struct rules_set *set = cli_load(&f, err, "generate alerts");
+    if (set == NULL)
+        return CLI_USAGE;
+    int rc = alerts_write(set, job, out);
+    rules_set_free(set);
+    if (rc != 0) {
+        fprintf(err, "sloe generate alerts: cannot write the rules\n");
+        return CLI_INVALID;
+    }
+    return CLI_OK;
+}
+
 static const char *cli_plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -384,6 +450,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cli_eval(argc - 2, argv + 2, out, err);
     if (strcmp(cmd, "serve") == 0)
         return cli_serve(argc - 2, argv + 2, out, err);
+    if (strcmp(cmd, "generate") == 0)
+        return cli_generate(argc - 2, argv + 2, out, err);
     static const char *const later[] = {"generate", "report", NULL};
     for (size_t i = 0; later[i] != NULL; i++) {
         if (strcmp(cmd, later[i]) == 0) {
