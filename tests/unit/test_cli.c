@@ -50,8 +50,16 @@ static void usage_errors(void)
     EXPECT_CONTAINS(err, "unknown flag --strict");
     free(out);
     free(err);
-    EXPECT_INT(run("generate", "alerts", NULL, &out, &err), 2);
-    EXPECT_CONTAINS(err, "\"generate\" is not in this version");
+    EXPECT_INT(run("report", NULL, NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "\"report\" is not in this version");
+    free(out);
+    free(err);
+    EXPECT_INT(run("generate", NULL, NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "say what to generate: sloe generate alerts");
+    free(out);
+    free(err);
+    EXPECT_INT(run("generate", "alerts", "--rules=/nonexistent.yaml", &out, &err), 2);
+    EXPECT_CONTAINS(err, "/nonexistent.yaml: cannot open");
     free(out);
     free(err);
     EXPECT_INT(run("serve", "--evaluation-interval=soon", NULL, &out, &err), 2);
