@@ -22,7 +22,8 @@ BIN      ?= bin
 
 RULES_SRC    := rules/arena.c rules/diag.c rules/duration.c rules/tz.c rules/ydoc.c rules/build.c \
                 rules/rules.c rules/native.c rules/sloth.c rules/openslo.c
-EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/history.c evaluator/budget.c \
+EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/mask.c evaluator/history.c \
+                evaluator/budget.c \
                 evaluator/eval.c
 EXPORTER_SRC := exporter/expo.c exporter/expo_om.c exporter/expo_pb.c exporter/negotiate.c \
                 exporter/page.c exporter/webcfg.c exporter/log.c exporter/serve.c \

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "duration.h"
+#include "mask.h"
 #include "period.h"
 
 /* Where the tiers start, relative to the evaluation minute: the fine tier keeps 6 hours,
@@ -465,8 +466,49 @@ static size_t eval_group(struct arena *a, const struct rules_slo *slo, const str
     return n;
 }
 
+/* The bad and total events of one point of the queries, or false when it has none. */
+static bool eval_point_counts(const struct rules_slo *slo, const struct eval_point *pt,
+                              bool a_is_good, int64_t fstep, double *bad, double *total)
+{
+    switch (slo->sli.kind) {
+    case RULES_SLI_EVENTS:
+    case RULES_SLI_LATENCY:
+    case RULES_SLI_TIMESLICE:
+        if (!pt->has_b)
+            return false; /* no total: no events in this interval */
+        *total = pt->b;
+        *bad = a_is_good ? *total - (pt->has_a ? pt->a : 0) : (pt->has_a ? pt->a : 0);
+        break;
+    case RULES_SLI_RAW:
+        if (!pt->has_a)
+            return false;
+        *total = (double)fstep;
+        *bad = pt->a;
+        break;
+    case RULES_SLI_UPTIME:
+    default:
+        if (!pt->has_a)
+            return false;
+        *total = (double)fstep;
+        *bad = *total - pt->a;
+        break;
+    }
+    if (*total < 0)
+        *total = 0;
+    if (*bad < 0)
+        *bad = 0;
+    if (*bad > *total)
+        *bad = *total;
+    return true;
+}
+
+/* Points per range query, under Prometheus' limit of 11,000. */
+enum { EVAL_CHUNK_POINTS = 10000 };
+
 /* Fetches the intervals (start - step, start], ..., (end - step, end] of one tier for SLO i
- * and writes them into its instances' histories. Sets *any when a query returned a series. */
+ * and writes them into its instances' histories. An SLO with service hours or exclusions is
+ * fetched by the minute, and only the minutes that count are added up into the tier's
+ * intervals. Sets *any when a query returned a series. */
 static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, int64_t end,
                      bool *any)
 {
@@ -475,72 +517,90 @@ static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, in
     int64_t step = history_steps[tier];
     if (end < start)
         return 0;
+    bool masked = mask_active(slo);
+    int64_t fstep = masked ? 60 : step;
+    struct mask mask;
+    mask_init(&mask, slo);
+    size_t n_buckets = (size_t)((end - start) / step + 1);
     char window[32];
-    duration_format(step * 1000, window, sizeof(window));
-    struct arena a = {0};
-    struct prom_result ra = {0}, rb = {0};
-    int rc = -1;
+    duration_format(fstep * 1000, window, sizeof(window));
+    struct arena qa_arena = {0};
     const char *qa, *qb;
     bool a_is_good;
-    if (eval_queries(slo, es->le, window, step, &a, &qa, &qb, &a_is_good) != 0)
+    int rc = -1;
+    if (eval_queries(slo, es->le, window, fstep, &qa_arena, &qa, &qb, &a_is_good) != 0)
         goto out;
-    if (eval_fetch(s, es, qa, start, end, step, &ra) != 0)
-        goto out;
-    if (qb != NULL && eval_fetch(s, es, qb, start, end, step, &rb) != 0)
-        goto out;
-    if (slo->sli.kind == RULES_SLI_EVENTS && a_is_good && ra.n_series == 0 && rb.n_series > 0) {
-        snprintf(es->error, sizeof(es->error),
-                 "good_query returned no series while total_query did; check its selector "
-                 "(query: %.200s)",
-                 qa);
-        goto out;
-    }
-    *any |= ra.n_series > 0 || rb.n_series > 0;
-    size_t n_pts = (size_t)((end - start) / step + 1);
-    struct eval_group *groups;
-    size_t n_groups = eval_group(&a, slo, &ra, qb ? &rb : NULL, start, step, n_pts, &groups);
-    for (size_t gi = 0; gi < n_groups; gi++) {
-        struct eval_instance *in = eval_instance_for(s, i, groups[gi].key, groups[gi].ser);
-        for (size_t p = 0; p < n_pts; p++) {
-            const struct eval_point *pt = &groups[gi].pts[p];
-            double bad, total;
-            switch (slo->sli.kind) {
-            case RULES_SLI_EVENTS:
-            case RULES_SLI_LATENCY:
-            case RULES_SLI_TIMESLICE:
-                if (!pt->has_b)
-                    continue; /* no total: no events in this interval */
-                total = pt->b;
-                bad = a_is_good ? total - (pt->has_a ? pt->a : 0) : (pt->has_a ? pt->a : 0);
-                break;
-            case RULES_SLI_RAW:
-                if (!pt->has_a)
-                    continue;
-                total = (double)step;
-                bad = pt->a;
-                break;
-            case RULES_SLI_UPTIME:
-            default:
-                if (!pt->has_a)
-                    continue;
-                total = (double)step;
-                bad = total - pt->a;
-                break;
-            }
-            if (total < 0)
-                total = 0;
-            if (bad < 0)
-                bad = 0;
-            if (bad > total)
-                bad = total;
-            history_put(in->hist, tier, start + (int64_t)p * step, bad, total);
+    for (int64_t cs = start - step + fstep; cs <= end; cs += fstep * EVAL_CHUNK_POINTS) {
+        int64_t ce = cs + fstep * (EVAL_CHUNK_POINTS - 1);
+        if (ce > end)
+            ce = end;
+        struct arena a = {0};
+        struct prom_result ra = {0}, rb = {0};
+        int frc = -1;
+        if (eval_fetch(s, es, qa, cs, ce, fstep, &ra) != 0 ||
+            (qb != NULL && eval_fetch(s, es, qb, cs, ce, fstep, &rb) != 0))
+            goto chunk_out;
+        if (slo->sli.kind == RULES_SLI_EVENTS && a_is_good && ra.n_series == 0 && rb.n_series > 0) {
+            snprintf(es->error, sizeof(es->error),
+                     "good_query returned no series while total_query did; check its selector "
+                     "(query: %.200s)",
+                     qa);
+            goto chunk_out;
         }
+        *any |= ra.n_series > 0 || rb.n_series > 0;
+        size_t n_pts = (size_t)((ce - cs) / fstep + 1);
+        struct eval_group *groups;
+        size_t n_groups = eval_group(&a, slo, &ra, qb ? &rb : NULL, cs, fstep, n_pts, &groups);
+        for (size_t gi = 0; gi < n_groups; gi++) {
+            struct eval_instance *in = eval_instance_for(s, i, groups[gi].key, groups[gi].ser);
+            if (in->acc_has == NULL) {
+                in->acc_bad = calloc(n_buckets, sizeof(double));
+                in->acc_total = calloc(n_buckets, sizeof(double));
+                in->acc_has = calloc(n_buckets, 1);
+                if (in->acc_bad == NULL || in->acc_total == NULL || in->acc_has == NULL)
+                    abort();
+            }
+            for (size_t p = 0; p < n_pts; p++) {
+                int64_t t = cs + (int64_t)p * fstep;
+                double bad, total;
+                if (!eval_point_counts(slo, &groups[gi].pts[p], a_is_good, fstep, &bad, &total))
+                    continue;
+                size_t b = (size_t)(((t + step - 1) / step * step - start) / step);
+                if (b >= n_buckets)
+                    continue;
+                in->acc_has[b] = 1;
+                if (masked && !mask_counts(&mask, t))
+                    continue;
+                in->acc_bad[b] += bad;
+                in->acc_total[b] += total;
+            }
+        }
+        frc = 0;
+    chunk_out:
+        prom_result_free(&ra);
+        prom_result_free(&rb);
+        arena_free(&a);
+        if (frc != 0)
+            goto out;
     }
     rc = 0;
 out:
-    prom_result_free(&ra);
-    prom_result_free(&rb);
-    arena_free(&a);
+    /* Write (on success) and release what was added up. */
+    for (size_t k = 0; k < s->n_inst; k++) {
+        struct eval_instance *in = s->inst[k];
+        if (in->acc_has == NULL)
+            continue;
+        for (size_t b = 0; rc == 0 && b < n_buckets; b++)
+            if (in->acc_has[b])
+                history_put(in->hist, tier, start + (int64_t)b * step, in->acc_bad[b],
+                            in->acc_total[b]);
+        free(in->acc_bad);
+        free(in->acc_total);
+        free(in->acc_has);
+        in->acc_bad = in->acc_total = NULL;
+        in->acc_has = NULL;
+    }
+    arena_free(&qa_arena);
     return rc;
 }
 

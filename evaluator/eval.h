@@ -25,6 +25,9 @@ struct eval_instance {
     bool have_result; /* res holds a computed result */
     bool data_ok;     /* the last cycle updated it; else res is the last good one */
     int64_t last_eval;
+    /* While a tier is being filled: its intervals' sums, and which had a value. */
+    double *acc_bad, *acc_total;
+    unsigned char *acc_has;
 };
 
 /* Per-SLO state of the data path. */

@@ -7,6 +7,7 @@
 #include "budget.h"
 #include "harness.h"
 #include "history.h"
+#include "mask.h"
 #include "period.h"
 #include "rules.h"
 
@@ -273,11 +274,71 @@ static void budget_math(void)
     rules_set_free(set);
 }
 
+/* Counted minutes: service hours in the SLO's zone across daylight-saving changes, and
+ * exclusions. Expected times were computed with Python's zoneinfo. */
+static void masks(void)
+{
+    struct rules_set *set = one_slo(
+        "version: sloe/v1\n"
+        "services:\n"
+        "  - name: s\n"
+        "    slos:\n"
+        "      - {name: sh, objective: 99, timezone: Asia/Shanghai, sli: {uptime: {query: up}},\n"
+        "         service_hours: {days: mon-fri, start: \"09:00\", end: \"18:00\"}}\n"
+        "      - {name: ny, objective: 99, timezone: America/New_York, sli: {uptime: {query: "
+        "up}},\n"
+        "         service_hours: {days: mon-fri, start: \"09:00\", end: \"18:00\"}}\n"
+        "      - {name: ex, objective: 99, sli: {uptime: {query: up}},\n"
+        "         exclusions: [{start: \"2026-11-23T01:30:00Z\", end: \"2026-11-23T02:00:00Z\", "
+        "reason: planned}]}\n");
+    if (!EXPECT(set != NULL))
+        return;
+    struct mask m;
+    mask_init(&m, rules_find(set, "s", "sh"));
+    EXPECT(mask_active(rules_find(set, "s", "sh")));
+    /* Monday 2026-11-23 09:00 Shanghai = 1795395600; the minute starting then counts, the
+     * one before does not; 18:00 (1795428000) starts the first minute that does not. */
+    EXPECT(!mask_counts(&m, 1795395600));
+    EXPECT(mask_counts(&m, 1795395600 + 60));
+    EXPECT(mask_counts(&m, 1795428000));
+    EXPECT(!mask_counts(&m, 1795428000 + 60));
+    /* Saturday 10:00 does not count. */
+    EXPECT(!mask_counts(&m, 1795831200 + 60));
+    int counted = 0;
+    for (int64_t t = 1795395600 - 86400 * 2 + 60; t <= 1795395600 + 86400 * 5; t += 60)
+        counted += mask_counts(&m, t);
+    /* Saturday 21st 09:00 .. Saturday 28th 09:00: Monday to Friday, 9 hours each. */
+    EXPECT_INT(counted, 5 * 9 * 60);
+
+    mask_init(&m, rules_find(set, "s", "ny"));
+    /* Friday 2026-10-30 09:00 EDT = 1793365200; Monday 2026-11-02 09:00 EST = 1793628000. */
+    EXPECT(mask_counts(&m, 1793365200 + 60));
+    EXPECT(!mask_counts(&m, 1793365200));
+    EXPECT(mask_counts(&m, 1793628000 + 60));
+    EXPECT(!mask_counts(&m, 1793628000));
+    /* Across the spring change: Friday 2026-03-06 09:00 EST, Monday 2026-03-09 09:00 EDT. */
+    EXPECT(mask_counts(&m, 1772805600 + 60));
+    EXPECT(!mask_counts(&m, 1772805600));
+    EXPECT(mask_counts(&m, 1773061200 + 60));
+    EXPECT(!mask_counts(&m, 1773061200));
+
+    const struct rules_slo *ex = rules_find(set, "s", "ex");
+    mask_init(&m, ex);
+    EXPECT(mask_active(ex));
+    int64_t from = 1795397400; /* 2026-11-23T01:30:00Z */
+    EXPECT(mask_counts(&m, from));
+    EXPECT(!mask_counts(&m, from + 60));
+    EXPECT(!mask_counts(&m, from + 1800));
+    EXPECT(mask_counts(&m, from + 1860));
+    rules_set_free(set);
+}
+
 const struct harness_test suite_history[] = {
     {"steady_state_sums", steady_state_sums},
     {"startup_fill_matches", startup_fill_matches},
     {"edge_pro_rata", edge_pro_rata},
     {"calendar_periods", calendar_periods},
     {"budget_math", budget_math},
+    {"masks", masks},
     HARNESS_END,
 };
