@@ -505,22 +505,21 @@ static bool eval_point_counts(const struct rules_slo *slo, const struct eval_poi
 /* Points per range query, under Prometheus' limit of 11,000. */
 enum { EVAL_CHUNK_POINTS = 10000 };
 
-/* Fetches the intervals (start - step, start], ..., (end - step, end] of one tier for SLO i
- * and writes them into its instances' histories. An SLO with service hours or exclusions is
- * fetched by the minute, and only the minutes that count are added up into the tier's
- * intervals. Sets *any when a query returned a series. */
-static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, int64_t end,
-                     bool *any)
+/* Fetches the intervals (start - step, start], ..., (end - step, end] for SLO i and leaves
+ * their sums on its instances (acc_*; free them with eval_release). An SLO with service hours
+ * or exclusions is fetched by the minute, and only the minutes that count are added up into
+ * the intervals. Sets *any when a query returned a series. */
+static int eval_collect(struct eval_state *s, size_t i, int64_t step, int64_t start, int64_t end,
+                        bool *any)
 {
     const struct rules_slo *slo = s->rules->slos[i];
     struct eval_slo *es = &s->slos[i];
-    int64_t step = history_steps[tier];
-    if (end < start)
-        return 0;
     bool masked = mask_active(slo);
     int64_t fstep = masked ? 60 : step;
     struct mask mask;
     mask_init(&mask, slo);
+    if (end < start)
+        return 0;
     size_t n_buckets = (size_t)((end - start) / step + 1);
     char window[32];
     duration_format(fstep * 1000, window, sizeof(window));
@@ -585,22 +584,61 @@ static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, in
     }
     rc = 0;
 out:
-    /* Write (on success) and release what was added up. */
+    arena_free(&qa_arena);
+    return rc;
+}
+
+/* Frees the sums eval_collect left on the instances. */
+static void eval_release(struct eval_state *s)
+{
     for (size_t k = 0; k < s->n_inst; k++) {
         struct eval_instance *in = s->inst[k];
-        if (in->acc_has == NULL)
-            continue;
-        for (size_t b = 0; rc == 0 && b < n_buckets; b++)
-            if (in->acc_has[b])
-                history_put(in->hist, tier, start + (int64_t)b * step, in->acc_bad[b],
-                            in->acc_total[b]);
         free(in->acc_bad);
         free(in->acc_total);
         free(in->acc_has);
         in->acc_bad = in->acc_total = NULL;
         in->acc_has = NULL;
     }
-    arena_free(&qa_arena);
+}
+
+/* Fetches the intervals (start - step, start], ..., (end - step, end] of one tier for SLO i
+ * and writes them into its instances' histories. Sets *any when a query returned a series. */
+static int eval_fill(struct eval_state *s, size_t i, int tier, int64_t start, int64_t end,
+                     bool *any)
+{
+    int64_t step = history_steps[tier];
+    if (end < start)
+        return 0;
+    size_t n = (size_t)((end - start) / step + 1);
+    int rc = eval_collect(s, i, step, start, end, any);
+    for (size_t k = 0; rc == 0 && k < s->n_inst; k++) {
+        struct eval_instance *in = s->inst[k];
+        for (size_t b = 0; in->acc_has != NULL && b < n; b++)
+            if (in->acc_has[b])
+                history_put(in->hist, tier, start + (int64_t)b * step, in->acc_bad[b],
+                            in->acc_total[b]);
+    }
+    eval_release(s);
+    return rc;
+}
+
+int eval_intervals(struct eval_state *s, size_t i, int64_t step, int64_t start, int64_t end,
+                   eval_interval_fn fn, void *cls)
+{
+    struct eval_slo *es = &s->slos[i];
+    const struct rules_slo *slo = s->rules->slos[i];
+    es->error[0] = '\0';
+    if (slo->sli.kind == RULES_SLI_LATENCY && es->le == NULL && eval_find_le(s, i, end) != 0)
+        return -1;
+    bool any = false;
+    size_t n = (size_t)((end - start) / step + 1);
+    int rc = eval_collect(s, i, step, start, end, &any);
+    for (size_t k = 0; rc == 0 && k < s->n_inst; k++) {
+        const struct eval_instance *in = s->inst[k];
+        if (in->acc_has != NULL)
+            fn(cls, in, n, in->acc_bad, in->acc_total, in->acc_has);
+    }
+    eval_release(s);
     return rc;
 }
 

@@ -78,6 +78,18 @@ int eval_cycle(struct eval_state *s, int64_t now);
  * false; a group_by instance with no event left in its period is dropped. */
 void eval_compute_all(struct eval_state *s, int64_t t);
 
+/* Receives the intervals of one instance: n intervals of `step` seconds from the start given
+ * to eval_intervals; has[k] tells whether interval k had a value. */
+typedef void (*eval_interval_fn)(void *cls, const struct eval_instance *in, size_t n,
+                                 const double *bad, const double *total, const unsigned char *has);
+
+/* Fetches the event counts of SLO i for the intervals (start - step, start], ...,
+ * (end - step, end] (step a multiple of 60; start and end multiples of step), service hours
+ * and exclusions applied, and hands each instance's to fn. For reports: nothing is kept.
+ * Returns 0, or -1 with the reason in s->slos[i].error. */
+int eval_intervals(struct eval_state *s, size_t i, int64_t step, int64_t start, int64_t end,
+                   eval_interval_fn fn, void *cls) __attribute__((warn_unused_result));
+
 /* The PromQL sloe sends for one SLO, one interval length (e.g. "5m") and step: *primary is
  * the good (or bad) count query, *secondary the total (NULL when the kind has none).
  * Strings are allocated in a. Returns 0 or -1 (latency without a known bucket). Exposed for
