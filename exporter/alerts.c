@@ -299,6 +299,60 @@ static void alerts_slo(struct alerts_out *o, const struct rules_slo *slo)
     free(name);
 }
 
+/* The service's grade alert: its grade is worse than a day before (excellent > pass > fail,
+ * from slo_service_grade). */
+static void alerts_service(struct alerts_out *o, const struct rules_service *svc)
+{
+    char *name = alerts_promql_string(svc->name);
+    char *rank_now =
+        alerts_printf("(2 * sum by (service) (slo_service_grade{service=\"%s\",grade=\"fail\"})\n"
+                      "  + sum by (service) (slo_service_grade{service=\"%s\",grade=\"pass\"}))",
+                      name, name);
+    char *rank_then = alerts_printf(
+        "(2 * sum by (service) (slo_service_grade{service=\"%s\",grade=\"fail\"} offset 1d)\n"
+        "  + sum by (service) (slo_service_grade{service=\"%s\",grade=\"pass\"} offset 1d))",
+        name, name);
+    char *expr = alerts_printf("%s\n> on (service)\n%s", rank_now, rank_then);
+    char *group = alerts_printf("sloe-service-%s", svc->name);
+    alerts_map_start(o);
+    alerts_kv(o, "name", group);
+    alerts_scalar(o, "rules");
+    alerts_seq_start(o);
+    alerts_map_start(o);
+    alerts_kv(o, "alert", "SLOServiceGradeFalling");
+    alerts_kv(o, "expr", expr);
+    alerts_kv(o, "for", "10m");
+    alerts_scalar(o, "labels");
+    alerts_map_start(o);
+    alerts_kv(o, "severity", "warning");
+    alerts_kv(o, "service", svc->name);
+    for (size_t i = 0; i < svc->labels.n; i++)
+        if (strcmp(svc->labels.v[i].name, "severity") != 0)
+            alerts_kv(o, svc->labels.v[i].name, svc->labels.v[i].value);
+    alerts_map_end(o);
+    char *summary = alerts_printf(
+        "Service %s has fallen a grade since yesterday (score "
+        "{{ with printf \"slo_service_score{service='%s'}\" | query }}{{ . | first | value | "
+        "printf \"%%.1f\" }}{{ end }}; excellent >= %g, pass >= %g)",
+        "{{ $labels.service }}", name, svc->excellent, svc->pass);
+    alerts_scalar(o, "annotations");
+    alerts_map_start(o);
+    alerts_kv(o, "summary", summary);
+    alerts_kv(o, "description",
+              "The weighted score of the service's SLOs dropped to a lower grade of its scorecard "
+              "than a day ago. Look at which SLOs lost points (slo_score).");
+    alerts_map_end(o);
+    alerts_map_end(o);
+    alerts_seq_end(o);
+    alerts_map_end(o);
+    free(summary);
+    free(group);
+    free(expr);
+    free(rank_then);
+    free(rank_now);
+    free(name);
+}
+
 int alerts_write(const struct rules_set *set, const char *sloe_job, FILE *out)
 {
     struct alerts_out o = {.failed = false};
@@ -350,6 +404,8 @@ int alerts_write(const struct rules_set *set, const char *sloe_job, FILE *out)
 
     for (size_t i = 0; i < set->n_slos; i++)
         alerts_slo(&o, set->slos[i]);
+    for (size_t i = 0; i < set->n_services; i++)
+        alerts_service(&o, set->services[i]);
 
     alerts_seq_end(&o);
     alerts_map_end(&o);
