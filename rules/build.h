@@ -7,6 +7,18 @@
 #include "rules.h"
 #include "ydoc.h"
 
+/* An exclusion given at the top of a file for the SLOs its patterns name ("service/slo",
+ * "service/ANY", "ANY", where ANY is a star); applied once every SLO is known, its times
+ * read in each SLO's zone. */
+struct build_exclusion {
+    size_t n_patterns;
+    const char *const *patterns;
+    const struct rules_pos *pattern_pos;
+    const char *start, *end, *reason;
+    struct rules_pos pos, start_pos, end_pos;
+    bool broken; /* a field was missing or bad (reported): check the patterns, apply nothing */
+};
+
 struct build {
     struct rules_set *set; /* its arena holds everything built */
     struct diag_list *diags;
@@ -14,7 +26,9 @@ struct build {
     size_t n_services, cap_services;
     struct rules_slo **slos;
     size_t n_slos, cap_slos;
-    bool too_many; /* RULES_MAX_SLOS reached and reported */
+    bool too_many;                      /* RULES_MAX_SLOS reached and reported */
+    struct build_exclusion *exclusions; /* from files of exclusions */
+    size_t n_exclusions, cap_exclusions;
     size_t *table; /* open addressing: index + 1 into slos by service and name; 0 free */
     size_t table_cap;
 };

@@ -8,7 +8,8 @@
 
 #include "tz.h"
 
-static const char *const native_top_keys[] = {"version", "services", NULL};
+static const char *const native_top_keys[] = {"version", "services", "exclusions", NULL};
+static const char *const native_global_exclusion_keys[] = {"slos", "start", "end", "reason", NULL};
 static const char *const native_service_keys[] = {"name", "labels", "scorecard", "slos", NULL};
 static const char *const native_scorecard_keys[] = {"excellent", "pass", NULL};
 static const char *const native_slo_keys[] = {
@@ -696,13 +697,144 @@ static void native_service(struct build *b, struct ydoc *d, yaml_node_t *n)
         native_slo(b, d, ydoc_item(d, slos, i), svc);
 }
 
+/* True when pattern names the SLO: "service/slo", or a star for the service, the SLO or
+ * both ("*"). */
+static bool native_pattern_matches(const char *pattern, const struct rules_slo *o)
+{
+    if (strcmp(pattern, "*") == 0)
+        return true;
+    const char *slash = strchr(pattern, '/');
+    if (slash == NULL)
+        return false;
+    size_t sl = (size_t)(slash - pattern);
+    bool svc = (sl == 1 && pattern[0] == '*') ||
+               (strlen(o->service->name) == sl && strncmp(o->service->name, pattern, sl) == 0);
+    return svc && (strcmp(slash + 1, "*") == 0 || strcmp(slash + 1, o->name) == 0);
+}
+
+/* Reads the top-level exclusions of a file; they are applied in native_finish. */
+static void native_global_exclusions(struct build *b, struct ydoc *d, yaml_node_t *n)
+{
+    int len = ydoc_seq_len(d, n, "exclusions");
+    if (len > RULES_MAX_LIST) {
+        ydoc_error(d, n, "exclusions has %d entries; the limit is %d", len, RULES_MAX_LIST);
+        return;
+    }
+    for (int i = 0; i < len; i++) {
+        yaml_node_t *it = ydoc_item(d, n, i);
+        if (ydoc_map(d, it, "an exclusion", native_global_exclusion_keys) != 0)
+            continue;
+        struct build_exclusion e = {0};
+        yaml_node_t *pn = ydoc_need(d, it, "slos", "exclusion");
+        yaml_node_t *st = ydoc_need(d, it, "start", "exclusion");
+        yaml_node_t *en = ydoc_need(d, it, "end", "exclusion");
+        yaml_node_t *re = ydoc_need(d, it, "reason", "exclusion");
+        /* A broken entry is kept for its patterns to be checked, and not applied. */
+        e.broken = st == NULL || en == NULL || re == NULL ||
+                   ydoc_str(d, st, "start", &e.start) != 0 || ydoc_str(d, en, "end", &e.end) != 0 ||
+                   ydoc_str(d, re, "reason", &e.reason) != 0;
+        if (pn == NULL)
+            continue;
+        const char **pats;
+        struct rules_pos *pos;
+        e.n_patterns = native_strings(d, pn, "slos", &pats, &pos);
+        bool ok = e.n_patterns > 0;
+        if (e.n_patterns == 0 && pn->type == YAML_SEQUENCE_NODE)
+            ydoc_error(d, pn, "slos is empty: name the SLOs as service/slo, service/* or *");
+        for (size_t k = 0; k < e.n_patterns; k++) {
+            const char *p = pats[k], *slash = strchr(p, '/');
+            if (strcmp(p, "*") != 0 &&
+                (slash == NULL || slash == p || slash[1] == '\0' || strchr(slash + 1, '/'))) {
+                diag_add(d->diags, DIAG_ERROR, d->file, pos[k].line, pos[k].col,
+                         "slos entry \"%.100s\" must be service/slo, service/* or *", p);
+                ok = false;
+            }
+        }
+        if (!ok)
+            continue;
+        e.patterns = pats;
+        e.pattern_pos = pos;
+        e.pos = (struct rules_pos){d->file, ydoc_line(it), ydoc_col(it)};
+        if (st != NULL)
+            e.start_pos = (struct rules_pos){d->file, ydoc_line(st), ydoc_col(st)};
+        if (en != NULL)
+            e.end_pos = (struct rules_pos){d->file, ydoc_line(en), ydoc_col(en)};
+        if (b->n_exclusions == b->cap_exclusions) {
+            b->cap_exclusions = b->cap_exclusions ? 2 * b->cap_exclusions : 8;
+            b->exclusions = realloc(b->exclusions, b->cap_exclusions * sizeof(*b->exclusions));
+            if (b->exclusions == NULL)
+                abort();
+        }
+        b->exclusions[b->n_exclusions++] = e;
+    }
+}
+
+void native_finish(struct build *b)
+{
+    struct arena *a = &b->set->arena;
+    for (size_t x = 0; x < b->n_exclusions; x++) {
+        const struct build_exclusion *e = &b->exclusions[x];
+        for (size_t k = 0; k < e->n_patterns; k++) {
+            bool any = false;
+            for (size_t i = 0; i < b->n_slos && !any; i++)
+                any = native_pattern_matches(e->patterns[k], b->slos[i]);
+            if (!any)
+                diag_add(b->diags, DIAG_ERROR, e->pattern_pos[k].file, e->pattern_pos[k].line,
+                         e->pattern_pos[k].col, "slos entry \"%.100s\" matches no loaded SLO",
+                         e->patterns[k]);
+        }
+        bool reported = e->broken;
+        for (size_t i = 0; i < b->n_slos && !e->broken; i++) {
+            struct rules_slo *o = b->slos[i];
+            bool match = false;
+            for (size_t k = 0; k < e->n_patterns && !match; k++)
+                match = native_pattern_matches(e->patterns[k], o);
+            if (!match)
+                continue;
+            struct rules_exclusion ex = {0, 0, e->reason};
+            if (native_parse_time(e->start, o->timezone, &ex.start) != 0 ||
+                native_parse_time(e->end, o->timezone, &ex.end) != 0) {
+                if (!reported)
+                    diag_add(b->diags, DIAG_ERROR, e->start_pos.file, e->start_pos.line,
+                             e->start_pos.col,
+                             "exclusion times must be RFC 3339 like 2026-11-28T02:00:00+08:00, "
+                             "or 2026-11-28T02:00 in each SLO's timezone");
+                reported = true;
+                continue;
+            }
+            if (ex.end <= ex.start) {
+                if (!reported)
+                    diag_add(b->diags, DIAG_ERROR, e->end_pos.file, e->end_pos.line, e->end_pos.col,
+                             "exclusion end is not after its start");
+                reported = true;
+                continue;
+            }
+            struct rules_exclusion *v = arena_alloc(a, (o->n_exclusions + 1) * sizeof(*v));
+            if (o->n_exclusions > 0)
+                memcpy(v, o->exclusions, o->n_exclusions * sizeof(*v));
+            v[o->n_exclusions] = ex;
+            o->exclusions = v;
+            o->n_exclusions++;
+        }
+    }
+    free(b->exclusions);
+    b->exclusions = NULL;
+    b->n_exclusions = b->cap_exclusions = 0;
+}
+
 void native_read(struct build *b, struct ydoc *d, yaml_node_t *root)
 {
     if (ydoc_map(d, root, "a sloe/v1 file", native_top_keys) != 0)
         return;
-    yaml_node_t *services = ydoc_need(d, root, "services", "sloe/v1 file");
-    if (services == NULL)
+    yaml_node_t *globals = ydoc_get(d, root, "exclusions");
+    if (globals != NULL)
+        native_global_exclusions(b, d, globals);
+    yaml_node_t *services = ydoc_get(d, root, "services");
+    if (services == NULL) {
+        if (globals == NULL)
+            ydoc_error(d, root, "missing field \"services\" in sloe/v1 file");
         return;
+    }
     int len = ydoc_seq_len(d, services, "services");
     for (int i = 0; i < len; i++) {
         yaml_node_t *it = ydoc_item(d, services, i);

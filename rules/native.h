@@ -8,6 +8,10 @@
  * the build's diagnostics. */
 void native_read(struct build *b, struct ydoc *d, yaml_node_t *root);
 
+/* Applies the exclusions given at the top of files (for SLOs named by patterns) to every
+ * SLO they match, once all files are read. Reports patterns that match nothing. */
+void native_finish(struct build *b);
+
 /* Reads a sloe/v1 time: RFC 3339 with Z or an offset, or a local "YYYY-MM-DD[THH:MM[:SS]]"
  * in zone. Returns 0 and unix seconds, or -1 (no message). */
 int native_parse_time(const char *s, const char *zone, int64_t *out);

@@ -290,6 +290,7 @@ static int rules_build(struct rules_set *set, struct rules_docs *docs, struct di
     if (b.n_slos == 0 && diags->errors == errors_before)
         diag_add(diags, DIAG_ERROR, set->n_files ? set->files[0] : "-", 0, 0,
                  "no SLOs defined in the rule files given");
+    native_finish(&b);
     int rc = build_finish(&b);
     for (size_t i = 0; i < docs->n; i++) {
         yaml_document_delete(&docs->v[i]->doc);

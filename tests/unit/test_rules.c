@@ -405,7 +405,38 @@ static void depends_on_support_warning(void)
     free(msgs);
 }
 
+/* Exclusions in a file of their own apply to the SLOs their patterns name, each read in the
+ * SLO's zone. */
+static void exclusions_file(void)
+{
+    const char *const files[] = {"tests/rules/sets/maintenance/slos.yaml",
+                                 "tests/rules/sets/maintenance/maintenance.yaml"};
+    struct diag_list diags = {0};
+    struct rules_set *set = NULL;
+    if (!EXPECT_INT(rules_load_files(files, 2, &set, &diags), 0)) {
+        diag_print(&diags, stderr);
+        diag_free(&diags);
+        return;
+    }
+    diag_free(&diags);
+    const struct rules_slo *a = rules_find(set, "checkout", "availability");
+    const struct rules_slo *l = rules_find(set, "checkout", "latency");
+    const struct rules_slo *s = rules_find(set, "search", "availability");
+    EXPECT_INT(a->n_exclusions, 2);
+    EXPECT_INT(l->n_exclusions, 2);
+    EXPECT_INT(s->n_exclusions, 1);
+    /* 02:00 in Shanghai is 18:00 UTC the day before; in UTC it is 02:00. */
+    EXPECT_INT(a->exclusions[0].start, 1795802400);
+    EXPECT_INT(a->exclusions[0].end, 1795802400 + 7200);
+    EXPECT_STR(a->exclusions[0].reason, "database upgrade (CHG-1234)");
+    EXPECT_INT(l->exclusions[0].start, 1795831200);
+    EXPECT_INT(s->exclusions[0].start, 1796083200);
+    EXPECT_INT(s->exclusions[0].end, 1796083200 + 1800);
+    rules_set_free(set);
+}
+
 const struct harness_test suite_rules[] = {
+    {"exclusions_file", exclusions_file},
     {"native_full", native_full},
     {"native_defaults", native_defaults},
     {"sli_kinds", sli_kinds},
