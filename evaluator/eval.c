@@ -425,6 +425,12 @@ static size_t eval_group(struct arena *a, const struct rules_slo *slo, const str
 {
     size_t cap = (ra ? ra->n_series : 0) + (rb ? rb->n_series : 0) + 1;
     struct eval_group *g = arena_alloc(a, cap * sizeof(*g));
+    /* Groups found by key through an open-addressing table: thousands of group_by values
+     * must not cost a quadratic search. */
+    size_t tcap = 16;
+    while (tcap < 2 * cap)
+        tcap *= 2;
+    size_t *table = arena_alloc(a, tcap * sizeof(*table));
     size_t n = 0;
     const struct prom_result *rs[2] = {ra, rb};
     for (int which = 0; which < 2; which++) {
@@ -433,15 +439,18 @@ static size_t eval_group(struct arena *a, const struct rules_slo *slo, const str
         for (size_t k = 0; k < rs[which]->n_series; k++) {
             const struct prom_series *ser = &rs[which]->series[k];
             const char *key = eval_key(a, slo, ser);
+            size_t slot = eval_hash(0, key) & (tcap - 1);
+            while (table[slot] != 0 && strcmp(g[table[slot] - 1].key, key) != 0)
+                slot = (slot + 1) & (tcap - 1);
             size_t gi;
-            for (gi = 0; gi < n; gi++)
-                if (strcmp(g[gi].key, key) == 0)
-                    break;
-            if (gi == n) {
-                g[n].key = key;
-                g[n].ser = ser;
-                g[n].pts = arena_alloc(a, n_pts * sizeof(struct eval_point));
-                n++;
+            if (table[slot] != 0) {
+                gi = table[slot] - 1;
+            } else {
+                gi = n++;
+                table[slot] = gi + 1;
+                g[gi].key = key;
+                g[gi].ser = ser;
+                g[gi].pts = arena_alloc(a, n_pts * sizeof(struct eval_point));
             }
             for (size_t p = 0; p < ser->n_samples; p++) {
                 int64_t t = ser->samples[p].t_ms / 1000;
