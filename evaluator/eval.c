@@ -280,6 +280,36 @@ static const char *eval_key(struct arena *a, const struct rules_slo *slo,
     return k;
 }
 
+bool eval_in_shard(const struct eval_state *s, const struct rules_slo *slo, const char *key)
+{
+    if (s->shard_count <= 1)
+        return true;
+    uint64_t h = 14695981039346656037ULL;
+    const char *parts[3] = {slo->service->name, slo->name, key};
+    for (int i = 0; i < 3; i++) {
+        for (const char *p = parts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h % s->shard_count == s->shard_index;
+}
+
+void eval_set_shard(struct eval_state *s, unsigned index, unsigned count)
+{
+    s->shard_index = index;
+    s->shard_count = count;
+    /* Drop what another shard owns (the instances eval_new made up front). */
+    size_t kept = 0;
+    for (size_t k = 0; k < s->n_inst; k++) {
+        if (eval_in_shard(s, s->inst[k]->slo, s->inst[k]->key))
+            s->inst[kept++] = s->inst[k];
+        else
+            eval_instance_free(s->inst[k]);
+    }
+    s->n_inst = kept;
+    eval_table_rebuild(s);
+}
+
 struct eval_state *eval_new(const struct rules_set *rules, struct prom_client *prom)
 {
     struct eval_state *s = calloc(1, sizeof(*s));
@@ -560,6 +590,8 @@ static int eval_collect(struct eval_state *s, size_t i, int64_t step, int64_t st
         struct eval_group *groups;
         size_t n_groups = eval_group(&a, slo, &ra, qb ? &rb : NULL, cs, fstep, n_pts, &groups);
         for (size_t gi = 0; gi < n_groups; gi++) {
+            if (!eval_in_shard(s, slo, groups[gi].key))
+                continue;
             struct eval_instance *in = eval_instance_for(s, i, groups[gi].key, groups[gi].ser);
             if (in->acc_has == NULL) {
                 in->acc_bad = calloc(n_buckets, sizeof(double));
@@ -745,6 +777,11 @@ int eval_cycle(struct eval_state *s, int64_t now)
     s->stats.samples = -1;
     for (size_t i = 0; i < s->rules->n_slos; i++) {
         struct eval_slo *es = &s->slos[i];
+        const struct rules_slo *slo = s->rules->slos[i];
+        if (slo->n_group_by == 0 && !eval_in_shard(s, slo, "")) {
+            es->ok = true; /* another shard's */
+            continue;
+        }
         es->ok = eval_update(s, i, t) == 0;
         if (!es->ok)
             failed++;

@@ -58,6 +58,7 @@ struct eval_state {
     size_t *table; /* instance lookup by (slo, key): index + 1; 0 free */
     size_t table_cap;
     struct arena arena; /* strings that live as long as the state (latency le values) */
+    unsigned shard_index, shard_count; /* this replica evaluates shard index of count */
     struct eval_stats stats;
 };
 
@@ -65,6 +66,14 @@ struct eval_state {
  * failure aborts. Free with eval_free. */
 struct eval_state *eval_new(const struct rules_set *rules, struct prom_client *prom);
 void eval_free(struct eval_state *s);
+
+/* Makes this state evaluate only shard `index` of `count` (0 <= index < count): SLO instances
+ * are split by a hash of service, SLO and group_by values, the same on every replica, so
+ * replicas need no coordination and two replicas of one shard export the same series. */
+void eval_set_shard(struct eval_state *s, unsigned index, unsigned count);
+
+/* True when the instance (slo, group key; "" without group_by) belongs to s's shard. */
+bool eval_in_shard(const struct eval_state *s, const struct rules_slo *slo, const char *key);
 
 /* Evaluates every SLO at time now (unix seconds; windows end at the whole minute at or
  * before it). An SLO whose queries fail keeps its last results with data_ok false; its error

@@ -63,6 +63,7 @@ static const char cli_eval_usage[] =
     "  --prometheus.basic-auth-password-file=FILE\n"
     "  --prometheus.ca-file=FILE\n"
     "  --log.level=debug|info|warn|error  (default info)\n"
+    "  --shard=I/N                        evaluate only shard I of N (0-based) of the SLOs\n"
     "\n"
     "exit status: 0 when every SLO was evaluated, 1 when some queries failed (their SLOs\n"
     "show slo_data_ok 0), 2 on a usage or rule file error.\n";
@@ -88,6 +89,8 @@ static const char cli_serve_usage[] =
     "  --prometheus.basic-auth-password-file=FILE\n"
     "  --prometheus.ca-file=FILE\n"
     "  --log.level=debug|info|warn|error  (default info)\n"
+    "  --shard=I/N                        evaluate only shard I of N (0-based) of the SLOs;\n"
+    "                                     replicas split them by a hash, no coordination\n"
     "\n"
     "exit status: 0 after SIGTERM or SIGINT, 1 when it cannot start, 2 on a usage error.\n";
 
@@ -105,6 +108,7 @@ struct cli_flags {
     const char *web_config;
     int64_t interval_ms;
     bool serve; /* accept the serve-only flags */
+    unsigned shard_index, shard_count;
 };
 
 /* Takes "--name=value" or "--name value" at argv[*i]; returns the value or NULL. */
@@ -130,6 +134,7 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
     bool serve = strcmp(cmd, "serve") == 0;
     memset(f, 0, sizeof(*f));
     f->serve = serve;
+    f->shard_count = 1;
     f->listen = ":9363";
     f->interval_ms = 30000;
     f->prom.url = "http://127.0.0.1:9090";
@@ -180,6 +185,17 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
             f->format = v;
         } else if ((v = cli_value(argc, argv, &i, "--log.level")) != NULL) {
             f->log_level = v;
+        } else if ((v = cli_value(argc, argv, &i, "--shard")) != NULL) {
+            unsigned a, b;
+            int used = 0;
+            if (sscanf(v, "%u/%u%n", &a, &b, &used) != 2 || v[used] != '\0' || b == 0 || a >= b ||
+                b > 1000) {
+                fprintf(err, "sloe %s: --shard=%s must be I/N with 0 <= I < N <= 1000, like 0/3\n",
+                        cmd, v);
+                return -1;
+            }
+            f->shard_index = a;
+            f->shard_count = b;
         } else if (serve && (v = cli_value(argc, argv, &i, "--web.listen-address")) != NULL) {
             f->listen = v;
         } else if (serve && (v = cli_value(argc, argv, &i, "--web.config.file")) != NULL) {
@@ -270,6 +286,7 @@ static int cli_eval(int argc, char **argv, FILE *out, FILE *err)
         return CLI_USAGE;
     }
     struct eval_state *s = eval_new(set, prom);
+    eval_set_shard(s, f.shard_index, f.shard_count);
     int failed = eval_cycle(s, t);
     for (size_t i = 0; i < set->n_slos; i++)
         if (!s->slos[i].ok)
@@ -302,6 +319,8 @@ static int cli_serve(int argc, char **argv, FILE *out, FILE *err)
         .listen = f.listen,
         .web_config = f.web_config,
         .interval_ms = f.interval_ms,
+        .shard_index = f.shard_index,
+        .shard_count = f.shard_count,
     };
     return serve_run(&cfg) == 0 ? CLI_OK : CLI_INVALID;
 }

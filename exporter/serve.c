@@ -359,6 +359,7 @@ static void serve_adopt(struct serve *sv, struct rules_set *set)
     rules_set_free(sv->rules);
     sv->rules = set;
     sv->eval = eval_new(set, sv->prom);
+    eval_set_shard(sv->eval, sv->cfg->shard_index, sv->cfg->shard_count);
     memset(sv->seen_queries, 0, sizeof(sv->seen_queries));
     memset(sv->seen_buckets, 0, sizeof(sv->seen_buckets));
     sv->seen_query_seconds = 0;
@@ -706,6 +707,7 @@ int serve_run(const struct serve_config *cfg)
     sv.rules = set;
     set = NULL;
     sv.eval = eval_new(sv.rules, sv.prom);
+    eval_set_shard(sv.eval, cfg->shard_index, cfg->shard_count);
 
     struct sockaddr_storage addr;
     bool any = false;

@@ -14,9 +14,10 @@ struct serve_config {
     const char *const *rules; /* paths, directories or globs */
     size_t n_rules;
     struct prom_config prom;
-    const char *listen;     /* "[host]:port", ":9363" for every address */
-    const char *web_config; /* exporter-toolkit web-config file, or NULL */
-    int64_t interval_ms;    /* evaluation interval */
+    const char *listen;                /* "[host]:port", ":9363" for every address */
+    const char *web_config;            /* exporter-toolkit web-config file, or NULL */
+    int64_t interval_ms;               /* evaluation interval */
+    unsigned shard_index, shard_count; /* evaluate shard index of count (count 1: all) */
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; SIGHUP reloads the rules. Returns the exit code:

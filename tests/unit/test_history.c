@@ -1,10 +1,12 @@
 /* The history of interval counts, the period bounds and the error-budget arithmetic. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "budget.h"
+#include "eval.h"
 #include "harness.h"
 #include "history.h"
 #include "mask.h"
@@ -333,6 +335,51 @@ static void masks(void)
     rules_set_free(set);
 }
 
+/* Shards split SLO instances deterministically: each in exactly one shard, evenly. */
+static void shards(void)
+{
+    struct rules_set *set = one_slo("version: sloe/v1\n"
+                                    "services:\n"
+                                    "  - name: s\n"
+                                    "    slos:\n"
+                                    "      - {name: a, objective: 99, group_by: [route], sli: "
+                                    "{uptime: {query: up}}}\n");
+    if (!EXPECT(set != NULL))
+        return;
+    struct eval_state *st[3];
+    for (unsigned k = 0; k < 3; k++) {
+        st[k] = eval_new(set, NULL);
+        eval_set_shard(st[k], k, 3);
+    }
+    int count[3] = {0, 0, 0};
+    for (int i = 0; i < 3000; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "/route/%d", i);
+        int owners = 0;
+        for (unsigned k = 0; k < 3; k++)
+            if (eval_in_shard(st[k], set->slos[0], key)) {
+                owners++;
+                count[k]++;
+            }
+        EXPECT_INT(owners, 1);
+    }
+    for (int k = 0; k < 3; k++)
+        EXPECT(count[k] > 850 && count[k] < 1150);
+    /* The same answer from a state made afresh (another replica of the shard). */
+    struct eval_state *again = eval_new(set, NULL);
+    eval_set_shard(again, 1, 3);
+    for (int i = 0; i < 100; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "/route/%d", i);
+        EXPECT_INT(eval_in_shard(again, set->slos[0], key),
+                   eval_in_shard(st[1], set->slos[0], key));
+    }
+    eval_free(again);
+    for (int k = 0; k < 3; k++)
+        eval_free(st[k]);
+    rules_set_free(set);
+}
+
 const struct harness_test suite_history[] = {
     {"steady_state_sums", steady_state_sums},
     {"startup_fill_matches", startup_fill_matches},
@@ -340,5 +387,6 @@ const struct harness_test suite_history[] = {
     {"calendar_periods", calendar_periods},
     {"budget_math", budget_math},
     {"masks", masks},
+    {"shards", shards},
     HARNESS_END,
 };
