@@ -90,6 +90,7 @@ check-unit: $(BIN)/sloe $(BUILD)/sloe-tests
 check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_promlab.py
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_eval.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_serve.py
 
 SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
@@ -100,6 +101,14 @@ check-asan:
 check-asan-integration:
 	$(MAKE) --no-print-directory $(SANFLAGS) check-integration
 
+# sloe serve under ThreadSanitizer: scrapes, reloads and SIGHUP at once (test_serve.py --tsan).
+TSANFLAGS := BUILD=build/tsan BIN=build/tsan/bin CFLAGS="-O1 -g" SAN="-fsanitize=thread"
+
+check-tsan-serve:
+	$(MAKE) --no-print-directory $(TSANFLAGS) build/tsan/bin/sloe
+	TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 history_size=7" \
+	    SLOE_BIN=build/tsan/bin/sloe python3 tests/integration/test_serve.py --tsan
+
 test: deps
 	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
@@ -107,6 +116,7 @@ test: deps
 	$(MAKE) --no-print-directory check-integration
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan-integration
+	$(MAKE) --no-print-directory check-tsan-serve
 
 # Debian packages: build (compiler, libraries), tests and fuzzing (clang, libFuzzer
 # runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager).
@@ -152,5 +162,5 @@ format-check:
 clean:
 	rm -rf build bin
 
-.PHONY: all bench test check-unit check-integration check-asan check-asan-integration deps fuzz \
-        format-check clean
+.PHONY: all bench test check-unit check-integration check-asan check-asan-integration \
+        check-tsan-serve deps fuzz format-check clean

@@ -40,7 +40,8 @@ void expo_add(struct expo_set *e, struct expo_family *f, const struct expo_label
     struct expo_sample *s = &f->samples[f->n++];
     size_t n = n_base + (extra_name != NULL);
     struct expo_label *l = arena_alloc(&e->arena, (n + 1) * sizeof(*l));
-    memcpy(l, base, n_base * sizeof(*l));
+    if (n_base > 0)
+        memcpy(l, base, n_base * sizeof(*l));
     if (extra_name != NULL) {
         l[n_base].name = extra_name;
         l[n_base].value = extra_value;
@@ -447,6 +448,23 @@ void expo_write_json(const struct eval_state *s, FILE *out, bool compact)
                       slo->name, "labels", labels, "objective", budget_ratio(slo->objective),
                       "warning", budget_ratio(slo->warning), "minimum", budget_ratio(slo->minimum),
                       "data_ok", in->data_ok && in->have_result);
+        char window[32];
+        if (slo->window.kind == RULES_WINDOW_ROLLING)
+            duration_format(slo->window.duration_ms, window, sizeof(window));
+        else
+            snprintf(window, sizeof(window), "%s", rules_calendar_name(slo->window.calendar));
+        json_t *group_by = json_array();
+        for (size_t g = 0; g < slo->n_group_by; g++)
+            json_array_append_new(group_by, json_string(slo->group_by[g]));
+        json_t *def = json_pack(
+            "{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:o, s:b, s:b, s:b, s:i, s:i}", "description",
+            slo->description, "window", window, "timezone", slo->timezone, "sli_kind",
+            rules_sli_kind_name(slo->sli.kind), "objective", budget_ratio(slo->objective),
+            "warning", budget_ratio(slo->warning), "minimum", budget_ratio(slo->minimum),
+            "group_by", group_by, "page_alert", slo->alerting.page.enabled, "ticket_alert",
+            slo->alerting.ticket.enabled, "service_hours", slo->service_hours.set, "exclusions",
+            (json_int_t)slo->n_exclusions, "depends_on", (json_int_t)slo->n_depends_on);
+        json_object_set_new(o, "definition", def);
         const struct eval_slo *es = &s->slos[in->slo_index];
         if (es->error[0] != '\0')
             json_object_set_new(o, "error", json_string(es->error));

@@ -60,7 +60,6 @@ struct serve_counters {
     uint64_t eval_buckets[EVAL_QUERY_BUCKETS + 1];
     double eval_seconds;
     uint64_t eval_count;
-    double reload_ok, reload_ts;
 };
 
 struct serve {
@@ -74,6 +73,8 @@ struct serve {
     struct serve_snap *snap;
     struct rules_set *pending; /* validated rules waiting for the evaluation thread */
     bool stop, ready;
+    bool refresh;                /* remake the snapshot (self-metrics changed) without evaluating */
+    double reload_ok, reload_ts; /* the last reload's outcome, for the self-metrics */
 
     /* Owned by the evaluation thread. */
     struct rules_set *rules;
@@ -140,12 +141,14 @@ static const struct serve_body *serve_snap_body(struct serve_snap *sn, enum nego
         FILE *f = open_memstream(&b->data, &b->len);
         if (f == NULL)
             abort();
-        if (fmt == NEGOT_OPENMETRICS)
+        if (fmt == NEGOT_OPENMETRICS) {
             expo_om_write(sn->expo, f);
-        else if (fmt == NEGOT_PROTOBUF && expo_pb_write(sn->expo, f) != 0)
-            log_msg(LOG_ERROR, "cannot render the protobuf exposition", NULL);
-        else
+        } else if (fmt == NEGOT_PROTOBUF) {
+            if (expo_pb_write(sn->expo, f) != 0)
+                log_msg(LOG_ERROR, "cannot render the protobuf exposition", NULL);
+        } else {
             expo_write_text(sn->expo, f);
+        }
         fclose(f);
         sn->render_seconds[fmt] = serve_mono() - t0;
     }
@@ -219,10 +222,13 @@ static void serve_self_metrics(struct serve *sv, struct expo_set *e)
                 sv->rules ? (double)sv->rules->n_slos : 0);
     serve_gauge(e, "sloe_slo_instances", "SLO instances evaluated (an SLO per group_by value).",
                 sv->eval ? (double)sv->eval->n_inst : 0);
+    pthread_mutex_lock(&sv->lock);
+    double reload_ok = sv->reload_ok, reload_ts = sv->reload_ts;
+    pthread_mutex_unlock(&sv->lock);
     serve_gauge(e, "sloe_config_last_reload_successful",
-                "1 when the last reload of the rule files succeeded.", c->reload_ok);
+                "1 when the last reload of the rule files succeeded.", reload_ok);
     serve_gauge(e, "sloe_config_last_reload_success_timestamp_seconds",
-                "When the rule files were last loaded successfully.", c->reload_ts);
+                "When the rule files were last loaded successfully.", reload_ts);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -298,6 +304,9 @@ static void serve_log_failures(struct serve *sv)
                     "err", sv->eval->slos[i].error, NULL);
 }
 
+/* Builds a snapshot of the current state at now and swaps it in. */
+static void serve_snapshot(struct serve *sv, int64_t now);
+
 static void serve_cycle(struct serve *sv)
 {
     double t0 = serve_mono();
@@ -324,7 +333,16 @@ static void serve_cycle(struct serve *sv)
     c->query_seconds += st->query_seconds - sv->seen_query_seconds;
     sv->seen_query_seconds = st->query_seconds;
     serve_log_failures(sv);
+    serve_snapshot(sv, now);
+    char secs[32], n[32];
+    snprintf(secs, sizeof(secs), "%.3f", took);
+    snprintf(n, sizeof(n), "%zu", sv->eval->n_inst);
+    log_msg(LOG_DEBUG, "evaluation done", "instances", n, "failed_slos", failed ? "yes" : "no",
+            "duration_seconds", secs, NULL);
+}
 
+static void serve_snapshot(struct serve *sv, int64_t now)
+{
     struct serve_snap *sn = calloc(1, sizeof(*sn));
     if (sn == NULL)
         abort();
@@ -345,11 +363,6 @@ static void serve_cycle(struct serve *sv)
     sv->ready = true;
     pthread_mutex_unlock(&sv->lock);
     serve_snap_release(old);
-    char secs[32], n[32];
-    snprintf(secs, sizeof(secs), "%.3f", took);
-    snprintf(n, sizeof(n), "%zu", sv->eval->n_inst);
-    log_msg(LOG_DEBUG, "evaluation done", "instances", n, "failed_slos", failed ? "yes" : "no",
-            "duration_seconds", secs, NULL);
 }
 
 /* Starts over with a new rule set: a new evaluation state that fills its history afresh. */
@@ -394,9 +407,18 @@ static void *serve_eval_main(void *arg)
         if (now.tv_sec > next.tv_sec + 1)
             next = now; /* a cycle overran: start the next one now rather than catch up */
         pthread_mutex_lock(&sv->lock);
-        while (!sv->stop && sv->pending == NULL &&
-               pthread_cond_timedwait(&sv->wake, &sv->lock, &next) != ETIMEDOUT)
-            ;
+        while (!sv->stop && sv->pending == NULL) {
+            if (sv->refresh) {
+                /* A refused reload: show it in the self-metrics now. */
+                sv->refresh = false;
+                pthread_mutex_unlock(&sv->lock);
+                serve_snapshot(sv, (int64_t)serve_wall());
+                pthread_mutex_lock(&sv->lock);
+                continue;
+            }
+            if (pthread_cond_timedwait(&sv->wake, &sv->lock, &next) == ETIMEDOUT)
+                break;
+        }
         pthread_mutex_unlock(&sv->lock);
     }
     return NULL;
@@ -409,21 +431,25 @@ static int serve_reload(struct serve *sv, char **why)
     pthread_mutex_lock(&sv->reload_lock);
     struct rules_set *set = serve_load(sv->cfg, why);
     int rc = 0;
+    pthread_mutex_lock(&sv->lock);
     if (set == NULL) {
-        sv->c.reload_ok = 0;
+        sv->reload_ok = 0;
+        sv->refresh = true; /* show the failure now, not at the next evaluation */
         rc = -1;
+    } else {
+        sv->reload_ok = 1;
+        sv->reload_ts = serve_wall();
+        rules_set_free(sv->pending);
+        sv->pending = set;
+    }
+    pthread_cond_signal(&sv->wake);
+    pthread_mutex_unlock(&sv->lock);
+    if (set == NULL) {
         log_msg(LOG_ERROR, "reload failed; keeping the running rules", "err", *why, NULL);
     } else {
-        sv->c.reload_ok = 1;
-        sv->c.reload_ts = serve_wall();
         char n[32];
         snprintf(n, sizeof(n), "%zu", set->n_slos);
         log_msg(LOG_INFO, "rules reloaded", "slos", n, NULL);
-        pthread_mutex_lock(&sv->lock);
-        rules_set_free(sv->pending);
-        sv->pending = set;
-        pthread_cond_signal(&sv->wake);
-        pthread_mutex_unlock(&sv->lock);
     }
     pthread_mutex_unlock(&sv->reload_lock);
     return rc;
@@ -687,8 +713,8 @@ int serve_run(const struct serve_config *cfg)
         return 1;
     }
     free(why);
-    sv.c.reload_ok = 1;
-    sv.c.reload_ts = serve_wall();
+    sv.reload_ok = 1;
+    sv.reload_ts = serve_wall();
     if (cfg->web_config != NULL) {
         char err[512];
         if (webcfg_load(cfg->web_config, &sv.web, err, sizeof(err)) != 0) {
