@@ -91,6 +91,7 @@ check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_promlab.py
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_eval.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_serve.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_dashboards.py
 
 SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
