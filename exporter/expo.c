@@ -283,6 +283,11 @@ struct expo_set *expo_build(const struct eval_state *s, int64_t now)
         int grade = budget_grade(svc, score);
         for (int gr = 0; gr < 3; gr++)
             expo_add(e, fg, l, 1, "grade", budget_grade_names[gr], grade == gr);
+        struct expo_family *ft =
+            expo_family(e, "slo_service_grade_threshold", EXPO_GAUGE,
+                        "The scorecard's lines: the lowest score of each grade.");
+        expo_add(e, ft, l, 1, "grade", "excellent", svc->excellent);
+        expo_add(e, ft, l, 1, "grade", "pass", svc->pass);
     }
     free(per_slo);
     free(wsum);
