@@ -325,25 +325,39 @@ char *expo_format_value(double v, char *buf, size_t size)
     return buf;
 }
 
-/* An output buffer written to the stream in large pieces: far cheaper than a stdio call for
- * every label of hundreds of thousands of series. */
 struct expo_out {
     FILE *f;
     size_t len;
     char buf[1 << 16];
 };
 
-static void expo_flush(struct expo_out *o)
+struct expo_out *expo_out_new(FILE *f)
+{
+    struct expo_out *o = malloc(sizeof(*o));
+    if (o == NULL)
+        abort();
+    o->f = f;
+    o->len = 0;
+    return o;
+}
+
+static void expo_out_flush(struct expo_out *o)
 {
     if (o->len > 0 && fwrite(o->buf, 1, o->len, o->f) != o->len)
         clearerr(o->f);
     o->len = 0;
 }
 
-static void expo_put(struct expo_out *o, const char *s, size_t n)
+void expo_out_free(struct expo_out *o)
+{
+    expo_out_flush(o);
+    free(o);
+}
+
+void expo_out_put(struct expo_out *o, const char *s, size_t n)
 {
     if (o->len + n > sizeof(o->buf)) {
-        expo_flush(o);
+        expo_out_flush(o);
         if (n > sizeof(o->buf)) {
             if (fwrite(s, 1, n, o->f) != n)
                 clearerr(o->f);
@@ -354,13 +368,12 @@ static void expo_put(struct expo_out *o, const char *s, size_t n)
     o->len += n;
 }
 
-static void expo_puts(struct expo_out *o, const char *s)
+void expo_out_puts(struct expo_out *o, const char *s)
 {
-    expo_put(o, s, strlen(s));
+    expo_out_put(o, s, strlen(s));
 }
 
-/* Writes s with \, newline and (in label values) " escaped. */
-static void expo_put_escaped(struct expo_out *o, const char *s, bool quote)
+void expo_out_escaped(struct expo_out *o, const char *s, bool quote)
 {
     const char *run = s;
     for (const char *p = s; *p; p++) {
@@ -370,61 +383,56 @@ static void expo_put_escaped(struct expo_out *o, const char *s, bool quote)
                                                : NULL;
         if (rep == NULL)
             continue;
-        expo_put(o, run, (size_t)(p - run));
-        expo_put(o, rep, 2);
+        expo_out_put(o, run, (size_t)(p - run));
+        expo_out_put(o, rep, 2);
         run = p + 1;
     }
-    expo_puts(o, run);
+    expo_out_puts(o, run);
 }
 
 void expo_write_text(const struct expo_set *e, FILE *out)
 {
-    struct expo_out *o = malloc(sizeof(*o));
-    if (o == NULL)
-        abort();
-    o->f = out;
-    o->len = 0;
+    struct expo_out *o = expo_out_new(out);
     char buf[64];
     for (size_t i = 0; i < e->n; i++) {
         const struct expo_family *f = &e->families[i];
         const char *suffix = f->type == EXPO_INFO      ? "_info"
                              : f->type == EXPO_COUNTER ? "_total"
                                                        : "";
-        expo_puts(o, "# HELP ");
-        expo_puts(o, f->name);
-        expo_puts(o, suffix);
-        expo_puts(o, " ");
-        expo_put_escaped(o, f->help, false);
-        expo_puts(o, "\n# TYPE ");
-        expo_puts(o, f->name);
-        expo_puts(o, suffix);
-        expo_puts(o, f->type == EXPO_COUNTER     ? " counter\n"
-                     : f->type == EXPO_HISTOGRAM ? " histogram\n"
-                                                 : " gauge\n");
+        expo_out_puts(o, "# HELP ");
+        expo_out_puts(o, f->name);
+        expo_out_puts(o, suffix);
+        expo_out_puts(o, " ");
+        expo_out_escaped(o, f->help, false);
+        expo_out_puts(o, "\n# TYPE ");
+        expo_out_puts(o, f->name);
+        expo_out_puts(o, suffix);
+        expo_out_puts(o, f->type == EXPO_COUNTER     ? " counter\n"
+                         : f->type == EXPO_HISTOGRAM ? " histogram\n"
+                                                     : " gauge\n");
         for (size_t k = 0; k < f->n; k++) {
             const struct expo_sample *s = &f->samples[k];
-            expo_puts(o, f->name);
-            expo_puts(o, suffix);
-            expo_puts(o, s->suffix);
+            expo_out_puts(o, f->name);
+            expo_out_puts(o, suffix);
+            expo_out_puts(o, s->suffix);
             if (s->n_labels > 0) {
-                expo_put(o, "{", 1);
+                expo_out_put(o, "{", 1);
                 for (size_t j = 0; j < s->n_labels; j++) {
                     if (j > 0)
-                        expo_put(o, ",", 1);
-                    expo_puts(o, s->labels[j].name);
-                    expo_put(o, "=\"", 2);
-                    expo_put_escaped(o, s->labels[j].value, true);
-                    expo_put(o, "\"", 1);
+                        expo_out_put(o, ",", 1);
+                    expo_out_puts(o, s->labels[j].name);
+                    expo_out_put(o, "=\"", 2);
+                    expo_out_escaped(o, s->labels[j].value, true);
+                    expo_out_put(o, "\"", 1);
                 }
-                expo_put(o, "}", 1);
+                expo_out_put(o, "}", 1);
             }
-            expo_put(o, " ", 1);
-            expo_puts(o, expo_format_value(s->value, buf, sizeof(buf)));
-            expo_put(o, "\n", 1);
+            expo_out_put(o, " ", 1);
+            expo_out_puts(o, expo_format_value(s->value, buf, sizeof(buf)));
+            expo_out_put(o, "\n", 1);
         }
     }
-    expo_flush(o);
-    free(o);
+    expo_out_free(o);
 }
 
 static json_t *expo_json_window(const struct budget_window *w)

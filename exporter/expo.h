@@ -62,6 +62,17 @@ void expo_add_histogram(struct expo_set *e, struct expo_family *f, const struct 
                         size_t n_base, const double *bounds, const uint64_t *cumulative,
                         size_t n_bounds, double sum, uint64_t count);
 
+/* A buffered writer for the exposition formats: far cheaper than a stdio call for each label
+ * of hundreds of thousands of series. expo_out_free flushes and frees. */
+struct expo_out;
+struct expo_out *expo_out_new(FILE *f);
+void expo_out_free(struct expo_out *o);
+void expo_out_put(struct expo_out *o, const char *s, size_t n);
+void expo_out_puts(struct expo_out *o, const char *s);
+
+/* Writes s with backslash and line feed escaped, and the double quote too when quote. */
+void expo_out_escaped(struct expo_out *o, const char *s, bool quote);
+
 /* Writes the set in the Prometheus text exposition format 0.0.4. */
 void expo_write_text(const struct expo_set *e, FILE *out);
 

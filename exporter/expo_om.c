@@ -5,22 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes s with backslash, double quote and line feed escaped, as OpenMetrics requires for
- * label values and help texts. */
-static void expo_om_escape(FILE *out, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        if (*p == '\\')
-            fputs("\\\\", out);
-        else if (*p == '"')
-            fputs("\\\"", out);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else
-            fputc(*p, out);
-    }
-}
-
 /* Renders the number in s the canonical OpenMetrics way for "le" values: the shortest
  * digits that read back exactly, in exponent form below 1e-4 and from 1e6 on, with ".0"
  * appended to integers ("1.0", "0.005", "1e+06", "+Inf"). Returns s itself when it is not a
@@ -71,39 +55,56 @@ static const char *expo_om_type(const struct expo_family *f)
     return "gauge";
 }
 
-static void expo_om_sample(FILE *out, const struct expo_family *f, const struct expo_sample *s)
+static void expo_om_sample(struct expo_out *o, const struct expo_family *f,
+                           const struct expo_sample *s)
 {
     const char *suffix = f->type == EXPO_COUNTER ? "_total" : f->type == EXPO_INFO ? "_info" : "";
     char buf[64];
-    fprintf(out, "%s%s%s", f->name, suffix, s->suffix);
+    expo_out_puts(o, f->name);
+    expo_out_puts(o, suffix);
+    expo_out_puts(o, s->suffix);
     if (s->n_labels > 0) {
         bool bucket = f->type == EXPO_HISTOGRAM && strcmp(s->suffix, "_bucket") == 0;
-        fputc('{', out);
+        expo_out_put(o, "{", 1);
         for (size_t j = 0; j < s->n_labels; j++) {
             const char *value = s->labels[j].value;
             if (bucket && strcmp(s->labels[j].name, "le") == 0)
                 value = expo_om_canonical(value, buf, sizeof(buf));
-            fprintf(out, "%s%s=\"", j ? "," : "", s->labels[j].name);
-            expo_om_escape(out, value);
-            fputc('"', out);
+            if (j > 0)
+                expo_out_put(o, ",", 1);
+            expo_out_puts(o, s->labels[j].name);
+            expo_out_put(o, "=\"", 2);
+            expo_out_escaped(o, value, true);
+            expo_out_put(o, "\"", 1);
         }
-        fputc('}', out);
+        expo_out_put(o, "}", 1);
     }
-    fprintf(out, " %s\n", expo_format_value(s->value, buf, sizeof(buf)));
+    expo_out_put(o, " ", 1);
+    expo_out_puts(o, expo_format_value(s->value, buf, sizeof(buf)));
+    expo_out_put(o, "\n", 1);
 }
 
 void expo_om_write(const struct expo_set *e, FILE *out)
 {
+    struct expo_out *o = expo_out_new(out);
     for (size_t i = 0; i < e->n; i++) {
         const struct expo_family *f = &e->families[i];
-        fprintf(out, "# TYPE %s %s\n", f->name, expo_om_type(f));
+        expo_out_puts(o, "# TYPE ");
+        expo_out_puts(o, f->name);
+        expo_out_put(o, " ", 1);
+        expo_out_puts(o, expo_om_type(f));
+        expo_out_put(o, "\n", 1);
         if (f->help != NULL && f->help[0] != '\0') {
-            fprintf(out, "# HELP %s ", f->name);
-            expo_om_escape(out, f->help);
-            fputc('\n', out);
+            expo_out_puts(o, "# HELP ");
+            expo_out_puts(o, f->name);
+            expo_out_put(o, " ", 1);
+            /* OpenMetrics escapes the double quote in help texts too. */
+            expo_out_escaped(o, f->help, true);
+            expo_out_put(o, "\n", 1);
         }
         for (size_t k = 0; k < f->n; k++)
-            expo_om_sample(out, f, &f->samples[k]);
+            expo_om_sample(o, f, &f->samples[k]);
     }
-    fputs("# EOF\n", out);
+    expo_out_puts(o, "# EOF\n");
+    expo_out_free(o);
 }
