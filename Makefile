@@ -27,13 +27,13 @@ EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/mask.c evaluator/h
                 evaluator/eval.c
 EXPORTER_SRC := exporter/expo.c exporter/expo_om.c exporter/expo_pb.c exporter/negotiate.c \
                 exporter/page.c exporter/webcfg.c exporter/log.c exporter/serve.c \
-                exporter/alerts.c exporter/cli.c
+                exporter/alerts.c exporter/report.c exporter/cli.c
 LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
 MAIN_SRC     := exporter/main.c
 TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
                 tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c \
                 tests/unit/test_prom.c tests/unit/test_history.c tests/unit/test_expo.c \
-                tests/unit/test_page.c tests/unit/test_webcfg.c
+                tests/unit/test_page.c tests/unit/test_webcfg.c tests/unit/test_report.c
 FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg
 
 GEN_SRC  = $(BUILD)/gen/metrics.pb-c.c
@@ -92,6 +92,7 @@ check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_eval.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_serve.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_dashboards.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_report.py
 
 SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"

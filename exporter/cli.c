@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alerts.h"
 #include "diag.h"
@@ -13,6 +15,7 @@
 #include "log.h"
 #include "native.h"
 #include "prom.h"
+#include "report.h"
 #include "rules.h"
 #include "serve.h"
 
@@ -27,12 +30,12 @@ static const char cli_usage[] =
     "  eval [--time=T]     evaluate every SLO once against Prometheus and print the metrics\n"
     "  serve               run the exporter daemon (/metrics, status page, reload)\n"
     "  generate alerts     print Prometheus alerting rules over sloe's metrics\n"
+    "  report --period=P   write a compliance report of a month, quarter, ISO week or day\n"
     "\n"
     "flags:\n"
     "  --help              show this help (sloe COMMAND --help for a command)\n"
     "  --version           show the version\n"
     "\n"
-    "report is not in this version yet.\n"
     "See sloe(1) and sloe-rules(5).\n";
 
 static const char cli_check_usage[] =
@@ -94,6 +97,36 @@ static const char cli_serve_usage[] =
     "\n"
     "exit status: 0 after SIGTERM or SIGINT, 1 when it cannot start, 2 on a usage error.\n";
 
+static const char cli_report_usage[] =
+    "usage: sloe report --period=P [FLAGS]\n"
+    "\n"
+    "Writes a compliance report of every SLO for a calendar period, each SLO's period aligned\n"
+    "in its own time zone: compliance against the objective, state, error budget spent,\n"
+    "events, score, SLA credit, the worst days, the page and ticket alert episodes, whether an\n"
+    "improvement plan is due, and per service the score and grade. A period not over yet is\n"
+    "reported up to now. On a terminal, progress goes to stderr.\n"
+    "\n"
+    "flags:\n"
+    "  --period=P                         2026-10 (month), 2026-Q3 (quarter), 2026-W44 (ISO\n"
+    "                                     week) or 2026-10-31 (day); required\n"
+    "  --format=markdown|html|csv|json    output format (default markdown)\n"
+    "  --output=FILE                      write to FILE (replaced whole) instead of stdout\n"
+    "  --time=T                           report as if now were T: RFC 3339 or unix seconds\n"
+    "                                     (default: now)\n"
+    "  --rules=PATH                       rule file, directory or glob; repeatable\n"
+    "                                     (default rules/*.yaml)\n"
+    "  --prometheus.url=URL               query API base URL (default http://127.0.0.1:9090)\n"
+    "  --prometheus.timeout=DURATION      per query (default 30s)\n"
+    "  --prometheus.header=NAME:VALUE     sent with every query; repeatable\n"
+    "  --prometheus.bearer-token-file=FILE\n"
+    "  --prometheus.basic-auth-user=USER\n"
+    "  --prometheus.basic-auth-password-file=FILE\n"
+    "  --prometheus.ca-file=FILE\n"
+    "  --log.level=debug|info|warn|error  (default info)\n"
+    "\n"
+    "exit status: 0 when every SLO was reported, 1 when some SLO's queries failed (the report\n"
+    "lists them as failed, with the error), 2 on a usage or rule file error.\n";
+
 /* The flags shared by the commands that query Prometheus. */
 struct cli_flags {
     const char *rules[64];
@@ -103,6 +136,8 @@ struct cli_flags {
     struct prom_config prom;
     const char *time;
     const char *format;
+    const char *period; /* report only */
+    const char *output; /* report only */
     const char *log_level;
     const char *listen;
     const char *web_config;
@@ -132,6 +167,7 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
                      FILE *err, const char *cmd)
 {
     bool serve = strcmp(cmd, "serve") == 0;
+    bool report = strcmp(cmd, "report") == 0;
     memset(f, 0, sizeof(*f));
     f->serve = serve;
     f->shard_count = 1;
@@ -140,7 +176,7 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
     f->prom.url = "http://127.0.0.1:9090";
     f->prom.timeout_ms = 30000;
     f->prom.user_agent = "sloe/" SLOE_VERSION;
-    f->format = "text";
+    f->format = report ? "markdown" : "text";
     f->log_level = "info";
     for (int i = 0; i < argc; i++) {
         const char *v;
@@ -183,6 +219,10 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
             f->time = v;
         } else if (!serve && (v = cli_value(argc, argv, &i, "--format")) != NULL) {
             f->format = v;
+        } else if (report && (v = cli_value(argc, argv, &i, "--period")) != NULL) {
+            f->period = v;
+        } else if (report && (v = cli_value(argc, argv, &i, "--output")) != NULL) {
+            f->output = v;
         } else if ((v = cli_value(argc, argv, &i, "--log.level")) != NULL) {
             f->log_level = v;
         } else if ((v = cli_value(argc, argv, &i, "--shard")) != NULL) {
@@ -303,6 +343,130 @@ static int cli_eval(int argc, char **argv, FILE *out, FILE *err)
     prom_client_free(prom);
     rules_set_free(set);
     return failed ? CLI_INVALID : CLI_OK;
+}
+
+/* Opens a temporary file beside path for the report (renamed over path once written, so a
+ * reader never sees half a report), with the permissions a new file would get. */
+static FILE *cli_report_open(const char *path, char **tmp)
+{
+    size_t len = strlen(path) + 8;
+    *tmp = malloc(len);
+    if (*tmp == NULL)
+        abort();
+    snprintf(*tmp, len, "%s.XXXXXX", path);
+    int fd = mkstemp(*tmp);
+    if (fd < 0) {
+        free(*tmp);
+        *tmp = NULL;
+        return NULL;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        unlink(*tmp);
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+
+static int cli_report(int argc, char **argv, FILE *out, FILE *err)
+{
+    struct cli_flags f;
+    int rc = cli_parse(argc, argv, &f, cli_report_usage, out, err, "report");
+    if (rc != 0)
+        return rc > 0 ? CLI_OK : CLI_USAGE;
+    struct report_period period;
+    if (f.period == NULL) {
+        fprintf(err, "sloe report: say which period: --period=P\n%s", cli_report_usage);
+        return CLI_USAGE;
+    }
+    if (report_period_parse(f.period, &period) != 0) {
+        fprintf(err,
+                "sloe report: --period=%s is not a period: give a month (2026-10), a quarter "
+                "(2026-Q3), an ISO week (2026-W44) or a day (2026-10-31)\n",
+                f.period);
+        return CLI_USAGE;
+    }
+    enum report_format fmt;
+    if (report_format_parse(f.format, &fmt) != 0) {
+        fprintf(err, "sloe report: --format must be markdown, html, csv or json, not %s\n",
+                f.format);
+        return CLI_USAGE;
+    }
+    if (f.shard_count > 1) {
+        fprintf(err, "sloe report: --shard is for eval and serve; a report covers every SLO\n");
+        return CLI_USAGE;
+    }
+    int64_t generated = (int64_t)time(NULL), now = generated;
+    if (f.time != NULL && cli_time(f.time, &now) != 0) {
+        fprintf(err,
+                "sloe report: --time=%s is not a time: give unix seconds or RFC 3339 like "
+                "2026-11-01T00:00:00Z\n",
+                f.time);
+        return CLI_USAGE;
+    }
+    struct rules_set *set = cli_load(&f, err, "report");
+    if (set == NULL)
+        return CLI_USAGE;
+    /* A period that has not started in any SLO's zone has nothing to report. */
+    bool started = set->n_slos == 0;
+    for (size_t i = 0; i < set->n_slos && !started; i++) {
+        int64_t ps, pe;
+        started = report_period_bounds(&period, set->slos[i]->timezone, &ps, &pe) != 0 ||
+                  now / 60 * 60 > ps;
+    }
+    if (!started) {
+        fprintf(err, "sloe report: --period=%s has not started yet\n", f.period);
+        rules_set_free(set);
+        return CLI_USAGE;
+    }
+    struct prom_error perr;
+    struct prom_client *prom = prom_client_new(&f.prom, &perr);
+    if (prom == NULL) {
+        fprintf(err, "sloe report: %s\n", perr.msg);
+        rules_set_free(set);
+        return CLI_USAGE;
+    }
+    char *tmp = NULL;
+    FILE *dst = out;
+    if (f.output != NULL && (dst = cli_report_open(f.output, &tmp)) == NULL) {
+        fprintf(err, "sloe report: cannot write %s: %s\n", f.output, strerror(errno));
+        prom_client_free(prom);
+        rules_set_free(set);
+        return CLI_USAGE;
+    }
+    struct eval_state *s = eval_new(set, prom);
+    FILE *progress = isatty(fileno(err)) ? err : NULL;
+    struct report *r = report_build(s, &period, now, generated, progress);
+    for (size_t k = 0; k < r->n_inst; k++)
+        if (r->inst[k]->failed)
+            fprintf(err,
+                    "level=error msg=\"report: queries failed\" service=%s slo=%s err=\"%s\"\n",
+                    r->inst[k]->slo->service->name, r->inst[k]->slo->name, r->inst[k]->error);
+    rc = r->failed > 0 ? CLI_INVALID : CLI_OK;
+    bool written = report_write(r, fmt, SLOE_VERSION, dst) == 0;
+    if (tmp != NULL) {
+        written = fclose(dst) == 0 && written;
+        if (written && rename(tmp, f.output) != 0)
+            written = false;
+        if (!written)
+            unlink(tmp);
+    }
+    if (!written) {
+        fprintf(err, "sloe report: writing the report to %s failed: %s\n",
+                f.output != NULL ? f.output : "stdout", strerror(errno));
+        rc = CLI_INVALID;
+    }
+    free(tmp);
+    report_free(r);
+    eval_free(s);
+    prom_client_free(prom);
+    rules_set_free(set);
+    return rc;
 }
 
 static int cli_serve(int argc, char **argv, FILE *out, FILE *err)
@@ -471,16 +635,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cli_serve(argc - 2, argv + 2, out, err);
     if (strcmp(cmd, "generate") == 0)
         return cli_generate(argc - 2, argv + 2, out, err);
-    static const char *const later[] = {"generate", "report", NULL};
-    for (size_t i = 0; later[i] != NULL; i++) {
-        if (strcmp(cmd, later[i]) == 0) {
-            fprintf(err,
-                    "sloe: \"%s\" is not in this version (%s) yet; today sloe checks rule "
-                    "files: sloe check FILE...\n",
-                    cmd, SLOE_VERSION);
-            return CLI_USAGE;
-        }
-    }
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc - 2, argv + 2, out, err);
     fprintf(err, "sloe: unknown command \"%s\"\n%s", cmd, cli_usage);
     return CLI_USAGE;
 }

@@ -9,10 +9,11 @@ extern const struct harness_test suite_history[];
 extern const struct harness_test suite_expo[];
 extern const struct harness_test suite_page[];
 extern const struct harness_test suite_webcfg[];
+extern const struct harness_test suite_report[];
 
 static const struct harness_suite harness_suites[] = {
-    {"duration", suite_duration}, {"rules", suite_rules}, {"corpus", suite_corpus},
-    {"cli", suite_cli},           {"man", suite_man},     {"prom", suite_prom},
-    {"history", suite_history},   {"expo", suite_expo},   {"page", suite_page},
-    {"webcfg", suite_webcfg},
+    {"duration", suite_duration}, {"rules", suite_rules},   {"corpus", suite_corpus},
+    {"cli", suite_cli},           {"man", suite_man},       {"prom", suite_prom},
+    {"history", suite_history},   {"expo", suite_expo},     {"page", suite_page},
+    {"webcfg", suite_webcfg},     {"report", suite_report},
 };

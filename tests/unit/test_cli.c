@@ -51,7 +51,15 @@ static void usage_errors(void)
     free(out);
     free(err);
     EXPECT_INT(run("report", NULL, NULL, &out, &err), 2);
-    EXPECT_CONTAINS(err, "\"report\" is not in this version");
+    EXPECT_CONTAINS(err, "say which period: --period=P");
+    free(out);
+    free(err);
+    EXPECT_INT(run("report", "--period=2026-13", NULL, &out, &err), 2);
+    EXPECT_CONTAINS(err, "--period=2026-13 is not a period: give a month (2026-10), a quarter");
+    free(out);
+    free(err);
+    EXPECT_INT(run("report", "--period=2026-10", "--format=pdf", &out, &err), 2);
+    EXPECT_CONTAINS(err, "--format must be markdown, html, csv or json, not pdf");
     free(out);
     free(err);
     EXPECT_INT(run("generate", NULL, NULL, &out, &err), 2);
