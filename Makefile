@@ -93,6 +93,9 @@ check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_serve.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_dashboards.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_report.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_alerts.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_docker.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_e2e.py
 
 SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
@@ -161,8 +164,13 @@ format-check:
 	@clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(TEST_SRC) $(FUZZ_TARGETS:%=tests/fuzz/%.c) \
 	    $(wildcard rules/*.h evaluator/*.h exporter/*.h tests/unit/*.h) && echo "format-check: OK"
 
+# The local demo: 30 days of history, Prometheus, Alertmanager, a workload and sloe serve on
+# loopback; Ctrl-C stops it all (docker/demo.sh runs make deps and make first).
+demo:
+	docker/demo.sh
+
 clean:
 	rm -rf build bin
 
 .PHONY: all bench test check-unit check-integration check-asan check-asan-integration \
-        check-tsan-serve deps fuzz format-check clean
+        check-tsan-serve deps fuzz format-check clean demo

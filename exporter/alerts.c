@@ -151,9 +151,17 @@ static void alerts_annotations(struct alerts_out *o, const struct rules_slo *slo
 {
     alerts_scalar(o, "annotations");
     alerts_map_start(o);
-    alerts_kv(o, "summary", summary);
-    alerts_kv(o, "description", description);
     const struct rules_labels *sets[] = {&slo->alerting.annotations, tier};
+    /* The SLO's own summary and description win over sloe's (the tier's over the SLO's). */
+    const char *mine[2] = {summary, description};
+    static const char *const names[2] = {"summary", "description"};
+    for (int m = 0; m < 2; m++) {
+        for (size_t s = 0; s < 2; s++)
+            for (size_t i = 0; sets[s] != NULL && i < sets[s]->n; i++)
+                if (strcmp(sets[s]->v[i].name, names[m]) == 0)
+                    mine[m] = sets[s]->v[i].value;
+        alerts_kv(o, names[m], mine[m]);
+    }
     for (size_t s = 0; s < 2; s++) {
         if (sets[s] == NULL)
             continue;
@@ -219,9 +227,11 @@ static void alerts_slo(struct alerts_out *o, const struct rules_slo *slo)
 
     static const struct {
         const char *severity, *window, *for_;
-        double factor;
-        const char *what;
-    } tiers[2] = {{"page", "1h", "2m", 14.4, "fast"}, {"ticket", "1d", "15m", 3, "slow"}};
+        double factor, factor2;
+        const char *what, *pairs;
+    } tiers[2] = {
+        {"page", "1h", "2m", 14.4, 6, "fast", "over 1h and 5m, or %.3gx over 6h and 30m"},
+        {"ticket", "1d", "15m", 3, 1, "slowly", "over 1d and 2h, or %.3gx over 3d and 6h"}};
     for (int t = 0; t < 2; t++) {
         const struct rules_alert_tier *tier = t == 0 ? &slo->alerting.page : &slo->alerting.ticket;
         if (!tier->enabled)
@@ -230,10 +240,14 @@ static void alerts_slo(struct alerts_out *o, const struct rules_slo *slo)
                                    "  and on (%s)\n"
                                    "(slo_alert{%s,severity=\"%s\"} == 1)",
                                    sel, tiers[t].window, on, sel, tiers[t].severity);
+        char *pairs =
+            t == 0 ? alerts_printf("over 1h and 5m, or %.3gx over 6h and 30m", tiers[t].factor2 * f)
+                   : alerts_printf("over 1d and 2h, or %.3gx over 3d and 6h", tiers[t].factor2 * f);
         char *summary = alerts_printf(
             "%s burns its error budget %s: {{ $value | printf \"%%.1f\" }}x the sustainable "
-            "rate over %s (alert above %.3gx)",
-            id_text, tiers[t].what, tiers[t].window, tiers[t].factor * f);
+            "rate over %s (alert above %.3gx %s)",
+            id_text, tiers[t].what, tiers[t].window, tiers[t].factor * f, pairs);
+        free(pairs);
         char *desc = alerts_printf(
             "The %s multiwindow multi-burn-rate condition holds for %s (objective %g%% over "
             "%s): at this rate the error budget is gone long before the period ends. Look at "
@@ -251,8 +265,9 @@ static void alerts_slo(struct alerts_out *o, const struct rules_slo *slo)
                   {"SLOBelowMinimum", "slo_minimum_ratio", "ticket", "minimum"}};
     for (int l = 0; l < 2; l++) {
         double value = l == 0 ? slo->warning : slo->minimum;
-        char *expr = alerts_printf("slo_compliance_ratio{%s}\n  < on (%s)\n%s{%s}", sel, on,
-                                   lines[l].metric, sel);
+        /* One-to-one on every label: replicas of sloe (an HA pair) each match their own. */
+        char *expr =
+            alerts_printf("slo_compliance_ratio{%s}\n  < %s{%s}", sel, lines[l].metric, sel);
         char *summary = alerts_printf("%s compliance {{ $value | humanizePercentage }} is below "
                                       "its %s line %g%%",
                                       id_text, lines[l].line, value);
