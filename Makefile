@@ -27,7 +27,7 @@ EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/mask.c evaluator/h
                 evaluator/eval.c
 EXPORTER_SRC := exporter/expo.c exporter/expo_om.c exporter/expo_pb.c exporter/negotiate.c \
                 exporter/page.c exporter/webcfg.c exporter/log.c exporter/serve.c \
-                exporter/alerts.c exporter/report.c exporter/cli.c
+                exporter/alerts.c exporter/report.c exporter/html.c exporter/cli.c
 LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
 MAIN_SRC     := exporter/main.c
 TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \

@@ -9,12 +9,9 @@
 #include "budget.h"
 #include "duration.h"
 #include "history.h"
+#include "html.h"
 #include "period.h"
 #include "rules.h"
-#include "tz.h"
-
-/* U+FFFD, written for bytes that are not valid UTF-8 and for control characters. */
-static const char page_replacement[] = "\xef\xbf\xbd";
 
 /* Points of the burn-down chart. */
 enum { PAGE_CHART_POINTS = 60 };
@@ -191,132 +188,10 @@ static const char *const page_css[] = {
     "a{color:inherit;text-decoration:none}}\n",
 };
 
-/* Length of the valid UTF-8 sequence (2 to 4 bytes) at p, or 0 when it is not one. */
-static size_t page_utf8_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    /* C1 control characters are not allowed in HTML text. */
-    if (c == 0xc2 && p[1] <= 0x9f)
-        return 0;
-    return n;
-}
-
-/* Writes s escaped for HTML text and for a double- or single-quoted attribute value: & < > "
- * and ' as character references; control characters and bytes that are not UTF-8 as U+FFFD.
- * NULL writes nothing. */
-static void page_esc(FILE *out, const char *s)
-{
-    if (s == NULL)
-        return;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        unsigned char c = *p;
-        if (c >= 0x80) {
-            size_t n = page_utf8_len(p);
-            if (n == 0) {
-                fputs(page_replacement, out);
-                p++;
-            } else {
-                fwrite(p, 1, n, out);
-                p += n;
-            }
-            continue;
-        }
-        switch (c) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&#39;", out);
-            break;
-        case '\t':
-        case '\n':
-            fputc(c, out);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                fputs(page_replacement, out);
-            else
-                fputc(c, out);
-        }
-        p++;
-    }
-}
-
-/* A finite value, else def. */
-static double page_fin(double v, double def)
-{
-    return isfinite(v) ? v : def;
-}
-
-/* Decimals that show a compliance next to this objective (percent): two more than the
- * objective has (99.9 gives 99.953), at most six. */
-static int page_decimals(double objective)
-{
-    int d = 0;
-    while (d < 5 && fabs(objective * pow(10, d) - nearbyint(objective * pow(10, d))) > 1e-6)
-        d++;
-    d += 2;
-    return d > 6 ? 6 : d;
-}
-
-/* A ratio (0..1) as a percentage with dec decimals, rounded down so that a value below a line
- * never shows as the line itself. */
-static char *page_pct(double ratio, int dec, char *buf, size_t size)
-{
-    if (!isfinite(ratio)) {
-        snprintf(buf, size, "\xe2\x80\x93");
-        return buf;
-    }
-    double scale = pow(10, dec);
-    double v = floor(ratio * 100 * scale + 1e-6) / scale;
-    snprintf(buf, size, "%.*f", dec, v);
-    return buf;
-}
-
-/* A percentage from the rule file (99.9) with the digits it has. */
-static char *page_line(double percent, char *buf, size_t size)
-{
-    snprintf(buf, size, "%.10g", page_fin(percent, 0));
-    return buf;
-}
-
 /* A burn rate: two significant decimals when small, fewer when large. */
 static char *page_burn(double v, char *buf, size_t size)
 {
-    v = page_fin(v, 0);
+    v = html_fin(v, 0);
     if (v < 10)
         snprintf(buf, size, "%.2f", v);
     else if (v < 100)
@@ -329,34 +204,14 @@ static char *page_burn(double v, char *buf, size_t size)
 /* A threshold factor, as short as it reads (14.4, 6, 0.2). */
 static char *page_factor(double v, char *buf, size_t size)
 {
-    snprintf(buf, size, "%.3g", page_fin(v, 0));
-    return buf;
-}
-
-/* A count with thousands separators ("1,234,567"); a fractional count below 100 (counts
- * come from rates) keeps one decimal. */
-static char *page_count(double v, char *buf, size_t size)
-{
-    v = page_fin(v, 0);
-    char raw[64];
-    bool whole = fabs(v - nearbyint(v)) < 0.05 || fabs(v) >= 100;
-    snprintf(raw, sizeof(raw), whole ? "%.0f" : "%.1f", whole ? nearbyint(v) : v);
-    const char *dot = strchr(raw, '.');
-    size_t int_len = dot ? (size_t)(dot - raw) : strlen(raw);
-    size_t start = raw[0] == '-' ? 1 : 0, o = 0;
-    for (size_t i = 0; raw[i] != '\0' && o + 2 < size; i++) {
-        if (i > start && i < int_len && (int_len - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = '\0';
+    snprintf(buf, size, "%.3g", html_fin(v, 0));
     return buf;
 }
 
 /* A span of seconds in human units: "2d 4h", "3h 12m", "45m", "under 1m". */
 static char *page_human(double s, char *buf, size_t size)
 {
-    s = page_fin(s, 0);
+    s = html_fin(s, 0);
     if (s < 60) {
         snprintf(buf, size, "under 1m");
         return buf;
@@ -376,35 +231,6 @@ static char *page_human(double s, char *buf, size_t size)
     return buf;
 }
 
-enum page_tfmt { PAGE_T_FULL, PAGE_T_MINUTE, PAGE_T_DAY, PAGE_T_CLOCK };
-
-/* Formats t in zone (NULL: UTC) as one of the fixed formats. */
-static char *page_time(const char *zone, int64_t t, enum page_tfmt fmt, char *buf, size_t size)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (zone == NULL || tz_utc_to_local(zone, t, &tm) != 0)
-        gmtime_r(&tt, &tm);
-    size_t n = 0;
-    switch (fmt) {
-    case PAGE_T_FULL:
-        n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-        break;
-    case PAGE_T_MINUTE:
-        n = strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-        break;
-    case PAGE_T_DAY:
-        n = strftime(buf, size, "%b %d", &tm);
-        break;
-    case PAGE_T_CLOCK:
-        n = strftime(buf, size, "%H:%M", &tm);
-        break;
-    }
-    if (n == 0 && size > 0)
-        buf[0] = '\0';
-    return buf;
-}
-
 /* Writes <time datetime="...Z">YYYY-MM-DD HH:MM:SS UTC</time>. */
 static void page_utc(FILE *out, int64_t t)
 {
@@ -414,7 +240,7 @@ static void page_utc(FILE *out, int64_t t)
     gmtime_r(&tt, &tm);
     if (strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         iso[0] = '\0';
-    page_time(NULL, t, PAGE_T_FULL, shown, sizeof(shown));
+    html_time(NULL, t, HTML_T_FULL, shown, sizeof(shown));
     fprintf(out, "<time datetime=\"%s\">%s UTC</time>", iso, shown);
 }
 
@@ -456,19 +282,19 @@ static void page_labels(FILE *out, const struct eval_instance *in)
     fputs("<div class=\"labels\">", out);
     for (size_t g = 0; g < slo->n_group_by; g++) {
         fputs("<span class=\"lbl grp\" title=\"group_by label\">", out);
-        page_esc(out, slo->group_by[g]);
+        html_esc(out, slo->group_by[g]);
         fputs("=", out);
         if (in->values[g][0] == '\0')
             fputs("<i>(none)</i>", out);
         else
-            page_esc(out, in->values[g]);
+            html_esc(out, in->values[g]);
         fputs("</span>", out);
     }
     for (size_t i = 0; i < slo->labels.n; i++) {
         fputs("<span class=\"lbl\">", out);
-        page_esc(out, slo->labels.v[i].name);
+        html_esc(out, slo->labels.v[i].name);
         fputs("=", out);
-        page_esc(out, slo->labels.v[i].value);
+        html_esc(out, slo->labels.v[i].value);
         fputs("</span>", out);
     }
     fputs("</div>", out);
@@ -477,18 +303,18 @@ static void page_labels(FILE *out, const struct eval_instance *in)
 /* The SLO's name with its group values, for titles: "checkout/availability{route=/a}". */
 static void page_name(FILE *out, const struct eval_instance *in)
 {
-    page_esc(out, in->slo->service->name);
+    html_esc(out, in->slo->service->name);
     fputc('/', out);
-    page_esc(out, in->slo->name);
+    html_esc(out, in->slo->name);
     if (in->slo->n_group_by == 0)
         return;
     fputc('{', out);
     for (size_t g = 0; g < in->slo->n_group_by; g++) {
         if (g > 0)
             fputc(',', out);
-        page_esc(out, in->slo->group_by[g]);
+        html_esc(out, in->slo->group_by[g]);
         fputc('=', out);
-        page_esc(out, in->values[g]);
+        html_esc(out, in->values[g]);
     }
     fputc('}', out);
 }
@@ -498,7 +324,7 @@ static void page_name(FILE *out, const struct eval_instance *in)
 static void page_scale(FILE *out, const struct rules_slo *slo, double compliance, int dec)
 {
     double obj = slo->objective, warn = slo->warning, min = slo->minimum;
-    double c = page_fin(compliance, 1) * 100;
+    double c = html_fin(compliance, 1) * 100;
     double gap = 100 - min;
     if (!(gap > 0))
         gap = 0.1;
@@ -551,15 +377,15 @@ static void page_scale(FILE *out, const struct rules_slo *slo, double compliance
     fprintf(out, "<div class=\"ends\"><span>%.*f %%</span><span>100 %%</span></div>", lo_dec, lo);
     fputs("<ul class=\"lines\">", out);
     fprintf(out, "<li><i class=\"key k-now\"></i>now %s %%</li>",
-            page_pct(compliance, dec, b, sizeof(b)));
+            html_pct(compliance, dec, b, sizeof(b)));
     fprintf(out, "<li><i class=\"key k-obj\"></i>objective %s %%</li>",
-            page_line(obj, a, sizeof(a)));
+            html_line(obj, a, sizeof(a)));
     if (warn < obj)
         fprintf(out, "<li><i class=\"key k-warn\"></i>warning %s %%</li>",
-                page_line(warn, a, sizeof(a)));
+                html_line(warn, a, sizeof(a)));
     if (min < warn)
         fprintf(out, "<li><i class=\"key k-min\"></i>minimum %s %%</li>",
-                page_line(min, a, sizeof(a)));
+                html_line(min, a, sizeof(a)));
     fputs("</ul>", out);
 }
 
@@ -568,7 +394,7 @@ static void page_budget(FILE *out, const struct eval_instance *in)
 {
     const struct budget_result *r = &in->res;
     const struct rules_slo *slo = in->slo;
-    double rem = page_fin(r->remaining, 0);
+    double rem = html_fin(r->remaining, 0);
     char a[64], b[64];
     fputs("<section class=\"panel\"><h4>Error budget left</h4>", out);
     if (rem < 0) {
@@ -593,13 +419,13 @@ static void page_budget(FILE *out, const struct eval_instance *in)
                 page_human(r->exhaustion_s, a, sizeof(a)));
     else
         fputs("<p class=\"sub\">Exhaustion: <b>not burning</b> (1h burn rate 0)</p>", out);
-    double bad = page_fin(r->period.bad, 0), total = page_fin(r->period.total, 0);
+    double bad = html_fin(r->period.bad, 0), total = html_fin(r->period.total, 0);
     switch (slo->sli.kind) {
     case RULES_SLI_EVENTS:
     case RULES_SLI_LATENCY:
         if (total > 0)
             fprintf(out, "<p class=\"sub\"><b>%s</b> bad of %s events this period</p>",
-                    page_count(bad, a, sizeof(a)), page_count(total, b, sizeof(b)));
+                    html_count(bad, a, sizeof(a)), html_count(total, b, sizeof(b)));
         else
             fputs("<p class=\"sub\">No events this period</p>", out);
         break;
@@ -645,13 +471,13 @@ static void page_chart(FILE *out, const struct eval_instance *in)
         int64_t cov;
         history_sum(in->hist, prev, tk, &b, &tot, &cov);
         prev = tk;
-        bad += page_fin(b, 0);
-        total += page_fin(tot, 0);
+        bad += html_fin(b, 0);
+        total += html_fin(tot, 0);
         covered += cov;
         if (covered <= 0)
             continue;
         double y = total > 0 && allowed > 0 ? 1 - bad / total / allowed : 1;
-        y = page_fin(y, 1);
+        y = html_fin(y, 1);
         xs[n] = (double)(tk - start) / (double)(end - start);
         ys[n] = y;
         if (y < ymin)
@@ -694,12 +520,12 @@ static void page_chart(FILE *out, const struct eval_instance *in)
             page_px0, page_px1, PAGE_CY(0.0), PAGE_CY(0.0), page_px0 - 4, PAGE_CY(0.0) + 3.5);
     /* The time axis: the period's start and end in the SLO's zone. */
     char a[40], b[40];
-    enum page_tfmt f = end - start <= 2 * 86400 ? PAGE_T_CLOCK : PAGE_T_DAY;
+    enum html_tfmt f = end - start <= 2 * 86400 ? HTML_T_CLOCK : HTML_T_DAY;
     bool rolling = slo->window.kind == RULES_WINDOW_ROLLING;
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">%s</text>", page_px0, page_ch - 4,
-            page_time(slo->timezone, start, f, a, sizeof(a)));
+            html_time(slo->timezone, start, f, a, sizeof(a)));
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", page_px1, page_ch - 4,
-            rolling ? "now" : page_time(slo->timezone, end, f, b, sizeof(b)));
+            rolling ? "now" : html_time(slo->timezone, end, f, b, sizeof(b)));
     if (!rolling && t < end) {
         double x = PAGE_CX((double)(t - start) / (double)(end - start));
         fprintf(out, "<line class=\"nowl\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
@@ -746,7 +572,7 @@ static void page_burn_table(FILE *out, const struct eval_instance *in, size_t id
 {
     const struct budget_result *r = &in->res;
     double f = budget_period_factor(r->period_end - r->period_start);
-    f = page_fin(f, 1);
+    f = html_fin(f, 1);
     char a[48];
     fputs("<div class=\"burnbox\"><h4 id=\"burn-", out);
     fprintf(out,
@@ -760,7 +586,7 @@ static void page_burn_table(FILE *out, const struct eval_instance *in, size_t id
     fputs("</tr></thead><tbody><tr><th scope=\"row\">burn<span class=\"wide\"> rate</span></th>",
           out);
     for (int w = 0; w < PERIOD_N_WINDOWS; w++) {
-        double v = page_fin(r->windows[w].burn, 0);
+        double v = html_fin(r->windows[w].burn, 0);
         const char *cls = "";
         const char *what = "";
         if (page_page_thr[w] > 0 && v > page_page_thr[w] * f) {
@@ -776,7 +602,7 @@ static void page_burn_table(FILE *out, const struct eval_instance *in, size_t id
     fputs("</tr><tr class=\"sli\"><th scope=\"row\">SLI</th>", out);
     for (int w = 0; w < PERIOD_N_WINDOWS; w++) {
         if (r->windows[w].total > 0)
-            fprintf(out, "<td>%s %%</td>", page_pct(r->windows[w].sli, dec, a, sizeof(a)));
+            fprintf(out, "<td>%s %%</td>", html_pct(r->windows[w].sli, dec, a, sizeof(a)));
         else
             fputs("<td title=\"no events in this window\">\xe2\x80\x93</td>", out);
     }
@@ -824,12 +650,12 @@ static void page_period(FILE *out, const struct eval_instance *in)
     }
     fprintf(out, "%s from %s ", rules_calendar_name(slo->window.calendar),
             in->have_result
-                ? page_time(slo->timezone, in->res.period_start, PAGE_T_MINUTE, a, sizeof(a))
+                ? html_time(slo->timezone, in->res.period_start, HTML_T_MINUTE, a, sizeof(a))
                 : "?");
-    page_esc(out, slo->timezone);
+    html_esc(out, slo->timezone);
     if (in->have_result)
         fprintf(out, " to %s",
-                page_time(slo->timezone, in->res.period_end, PAGE_T_MINUTE, b, sizeof(b)));
+                html_time(slo->timezone, in->res.period_end, HTML_T_MINUTE, b, sizeof(b)));
 }
 
 /* One SLO instance's card. */
@@ -839,14 +665,14 @@ static void page_instance(FILE *out, const struct eval_state *s, const struct ev
     const struct rules_slo *slo = in->slo;
     const struct budget_result *r = &in->res;
     int st = page_state(in);
-    int dec = page_decimals(slo->objective);
+    int dec = html_decimals(slo->objective);
     char a[64];
     fprintf(out, "<article class=\"slo s-%s\" id=\"slo-%zu\"><div class=\"slo-head\"><div>",
             page_state_class[st], id);
     fputs("<h3><span class=\"svc\">", out);
-    page_esc(out, slo->service->name);
+    html_esc(out, slo->service->name);
     fputs(" / </span>", out);
-    page_esc(out, slo->name);
+    html_esc(out, slo->name);
     fputs("</h3>", out);
     page_labels(out, in);
     fputs("</div>", out);
@@ -854,7 +680,7 @@ static void page_instance(FILE *out, const struct eval_state *s, const struct ev
             page_state_class[st], page_state_text[st], page_state_text[st]);
     if (slo->description[0] != '\0') {
         fputs("<p class=\"desc\">", out);
-        page_esc(out, slo->description);
+        html_esc(out, slo->description);
         fputs("</p>", out);
     }
     const struct eval_slo *es = &s->slos[in->slo_index];
@@ -864,7 +690,7 @@ static void page_instance(FILE *out, const struct eval_state *s, const struct ev
         fprintf(out, " (last state: %s).", page_state_text[r->state]);
         if (es->error[0] != '\0') {
             fputs(" Error: <span class=\"mono\">", out);
-            page_esc(out, es->error);
+            html_esc(out, es->error);
             fputs("</span>", out);
         }
         fputs("</p>", out);
@@ -872,14 +698,14 @@ static void page_instance(FILE *out, const struct eval_state *s, const struct ev
         fputs("<p class=\"stale\">No results yet: this SLO has not been evaluated.", out);
         if (es->error[0] != '\0') {
             fputs(" Error: <span class=\"mono\">", out);
-            page_esc(out, es->error);
+            html_esc(out, es->error);
             fputs("</span>", out);
         }
         fputs("</p>", out);
     }
     if (in->have_result) {
         fputs("<div class=\"panels\"><section class=\"panel\"><h4>Compliance</h4>", out);
-        fprintf(out, "<div class=\"big\">%s %%", page_pct(r->period.sli, dec, a, sizeof(a)));
+        fprintf(out, "<div class=\"big\">%s %%", html_pct(r->period.sli, dec, a, sizeof(a)));
         if (r->period.total <= 0)
             fputs("<small>no events</small>", out);
         fputs("</div>", out);
@@ -903,10 +729,10 @@ static void page_instance(FILE *out, const struct eval_state *s, const struct ev
         fputs("<div><dt>Last evaluation</dt><dd>", out);
         page_utc(out, in->last_eval);
         fputs("</dd></div>", out);
-        fprintf(out, "<div><dt>Score</dt><dd>%.1f</dd></div>", page_fin(r->score, 0));
+        fprintf(out, "<div><dt>Score</dt><dd>%.1f</dd></div>", html_fin(r->score, 0));
         if (slo->n_credits > 0)
             fprintf(out, "<div><dt>SLA credit</dt><dd>%.10g %%</dd></div>",
-                    page_fin(r->credit, 0) * 100);
+                    html_fin(r->credit, 0) * 100);
     }
     if (slo->service_hours.set)
         fprintf(out, "<div><dt>Service hours</dt><dd>%s</dd></div>",
@@ -941,10 +767,10 @@ static void page_overview(FILE *out, const struct eval_instance *const *v, size_
                     "<td class=\"n hide-s\">\xe2\x80\x93</td><td class=\"n hide-s\">%s %%</td>"
                     "<td class=\"n\">\xe2\x80\x93</td><td class=\"n hide-s\">\xe2\x80\x93</td>"
                     "<td class=\"hide-s\"></td></tr>\n",
-                    page_line(in->slo->objective, a, sizeof(a)));
+                    html_line(in->slo->objective, a, sizeof(a)));
             continue;
         }
-        double rem = page_fin(r->remaining, 0);
+        double rem = html_fin(r->remaining, 0);
         bool pg = r->page && in->slo->alerting.page.enabled;
         bool tk = r->ticket && in->slo->alerting.ticket.enabled;
         const char *firing = pg && tk ? "page, ticket" : pg ? "page" : tk ? "ticket" : "";
@@ -952,8 +778,8 @@ static void page_overview(FILE *out, const struct eval_instance *const *v, size_
                 "<td class=\"n hide-s\">%s %%</td><td class=\"n hide-s\">%s %%</td>"
                 "<td class=\"n%s\">%.1f %%</td><td class=\"n hide-s\">%s</td>"
                 "<td class=\"hide-s%s\">%s</td></tr>\n",
-                page_pct(r->period.sli, page_decimals(in->slo->objective), a, sizeof(a)),
-                page_line(in->slo->objective, b, sizeof(b)), rem < 0 ? " neg" : "", rem * 100,
+                html_pct(r->period.sli, html_decimals(in->slo->objective), a, sizeof(a)),
+                html_line(in->slo->objective, b, sizeof(b)), rem < 0 ? " neg" : "", rem * 100,
                 page_burn(r->windows[PAGE_W1H].burn, c, sizeof(c)), *firing ? " firing" : "",
                 *firing ? firing : "\xe2\x80\x93");
     }
@@ -973,10 +799,10 @@ static void page_service_head(FILE *out, const struct rules_service *svc,
             same += v[j]->slo == v[i]->slo && v[j]->have_result;
         double w = v[i]->slo->scoring.weight / (double)same;
         wsum += w;
-        ssum += w * page_fin(v[i]->res.score, 0);
+        ssum += w * html_fin(v[i]->res.score, 0);
     }
     fputs("<div class=\"svc-head\"><h2>", out);
-    page_esc(out, svc->name);
+    html_esc(out, svc->name);
     fputs("</h2>", out);
     if (wsum > 0) {
         double score = ssum / wsum;
@@ -990,9 +816,9 @@ static void page_service_head(FILE *out, const struct rules_service *svc,
         fputs("<div class=\"labels\">", out);
         for (size_t i = 0; i < svc->labels.n; i++) {
             fputs("<span class=\"lbl\">", out);
-            page_esc(out, svc->labels.v[i].name);
+            html_esc(out, svc->labels.v[i].name);
             fputc('=', out);
-            page_esc(out, svc->labels.v[i].value);
+            html_esc(out, svc->labels.v[i].value);
             fputs("</span>", out);
         }
         fputs("</div>", out);
@@ -1030,7 +856,7 @@ void page_write(const struct eval_state *s, int64_t now, const char *version, FI
           out);
     if (version != NULL && version[0] != '\0') {
         fputs("version ", out);
-        page_esc(out, version);
+        html_esc(out, version);
         fputs(" \xc2\xb7 ", out);
     }
     fputs("SLO status</small></p><nav aria-label=\"machine-readable\">"
@@ -1080,7 +906,7 @@ void page_write(const struct eval_state *s, int64_t now, const char *version, FI
     fputs("</main>\n<footer class=\"foot\"><div class=\"wrap\">Generated by sloe", out);
     if (version != NULL && version[0] != '\0') {
         fputc(' ', out);
-        page_esc(out, version);
+        html_esc(out, version);
     }
     fputs(" at ", out);
     page_utc(out, now);

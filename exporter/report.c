@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "duration.h"
+#include "html.h"
 #include "mask.h"
 #include "period.h"
 #include "tz.h"
@@ -209,103 +210,9 @@ int report_format_parse(const char *s, enum report_format *out)
 
 /* ---- escaping ---- */
 
-/* U+FFFD, written for bytes that are not valid UTF-8 and for control characters. */
-static const char report_replacement[] = "\xef\xbf\xbd";
-
-/* Length of the valid UTF-8 sequence (2 to 4 bytes) at p, or 0 when it is not one (C1
- * control characters count as invalid). */
-static size_t report_utf8_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    if (c == 0xc2 && p[1] <= 0x9f)
-        return 0;
-    return n;
-}
-
-/* Walks s as UTF-8: valid sequences and printable ASCII go to out through ascii (NULL: as
- * they are), invalid bytes and control characters become U+FFFD, except tab and newline which
- * go to ascii as well. */
-static void report_walk(FILE *out, const char *s, void (*ascii)(FILE *, unsigned char))
-{
-    if (s == NULL)
-        return;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        unsigned char c = *p;
-        if (c >= 0x80) {
-            size_t n = report_utf8_len(p);
-            if (n == 0) {
-                fputs(report_replacement, out);
-                p++;
-            } else {
-                fwrite(p, 1, n, out);
-                p += n;
-            }
-            continue;
-        }
-        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-            fputs(report_replacement, out);
-        else
-            ascii(out, c);
-        p++;
-    }
-}
-
-static void report_html_char(FILE *out, unsigned char c)
-{
-    switch (c) {
-    case '&':
-        fputs("&amp;", out);
-        break;
-    case '<':
-        fputs("&lt;", out);
-        break;
-    case '>':
-        fputs("&gt;", out);
-        break;
-    case '"':
-        fputs("&quot;", out);
-        break;
-    case '\'':
-        fputs("&#39;", out);
-        break;
-    default:
-        fputc(c, out);
-    }
-}
-
 static void report_plain_char(FILE *out, unsigned char c)
 {
     fputc(c, out);
-}
-
-void report_html_esc(FILE *out, const char *s)
-{
-    report_walk(out, s, report_html_char);
 }
 
 /* Markdown: punctuation that makes markup inside a line (emphasis, code, links, HTML, table
@@ -325,7 +232,7 @@ static void report_md_char(FILE *out, unsigned char c)
 
 static void report_md_esc(FILE *out, const char *s)
 {
-    report_walk(out, s, report_md_char);
+    html_walk(out, s, report_md_char);
 }
 
 void report_csv_field(FILE *out, const char *s)
@@ -351,57 +258,10 @@ void report_csv_field(FILE *out, const char *s)
 
 /* ---- numbers and times as text ---- */
 
-/* A finite value, else def. */
-static double report_fin(double v, double def)
-{
-    return isfinite(v) ? v : def;
-}
-
-/* Decimals that show a compliance next to this objective (percent): two more than the
- * objective has (99.9 gives 99.953), at most six. */
-static int report_decimals(double objective)
-{
-    int d = 0;
-    while (d < 5 && fabs(objective * pow(10, d) - nearbyint(objective * pow(10, d))) > 1e-6)
-        d++;
-    d += 2;
-    return d > 6 ? 6 : d;
-}
-
-/* A ratio as a percentage with dec decimals, rounded down so that a value below a line never
- * shows as the line itself. */
+/* html_pct, except that a ratio that is not finite shows as 0 rather than a dash. */
 static char *report_pct(double ratio, int dec, char *buf, size_t size)
 {
-    double scale = pow(10, dec);
-    double v = floor(report_fin(ratio, 0) * 100 * scale + 1e-6) / scale;
-    snprintf(buf, size, "%.*f", dec, v);
-    return buf;
-}
-
-/* A percentage from the rule file (99.9) with the digits it has. */
-static char *report_line(double percent, char *buf, size_t size)
-{
-    snprintf(buf, size, "%.10g", report_fin(percent, 0));
-    return buf;
-}
-
-/* A count with thousands separators; a fractional count below 100 keeps one decimal. */
-static char *report_count(double v, char *buf, size_t size)
-{
-    v = report_fin(v, 0);
-    char raw[64];
-    bool whole = fabs(v - nearbyint(v)) < 0.05 || fabs(v) >= 100;
-    snprintf(raw, sizeof(raw), whole ? "%.0f" : "%.1f", whole ? nearbyint(v) : v);
-    const char *dot = strchr(raw, '.');
-    size_t int_len = dot ? (size_t)(dot - raw) : strlen(raw);
-    size_t start = raw[0] == '-' ? 1 : 0, o = 0;
-    for (size_t i = 0; raw[i] != '\0' && o + 2 < size; i++) {
-        if (i > start && i < int_len && (int_len - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = '\0';
-    return buf;
+    return html_pct(html_fin(ratio, 0), dec, buf, size);
 }
 
 /* A span of whole minutes, zero parts left out: "40m", "1h 7m", "2d 3h", "0m" for none. */
@@ -417,33 +277,6 @@ static char *report_dur(int64_t s, char *buf, size_t size)
             o += (size_t)snprintf(buf + o, size - o, "%s%lld%c", o ? " " : "", parts[i], units[i]);
     if (o == 0)
         snprintf(buf, size, "0m");
-    return buf;
-}
-
-/* How report_time shows a time: "2026-10-01 00:00", the same with " UTC", "10-01 00:00". */
-enum report_tfmt { REPORT_T_MINUTE, REPORT_T_UTC, REPORT_T_SHORT };
-
-/* t in zone (NULL or failing: UTC) in one of the fixed formats. */
-static char *report_time(const char *zone, int64_t t, enum report_tfmt fmt, char *buf, size_t size)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (zone == NULL || tz_utc_to_local(zone, t, &tm) != 0)
-        gmtime_r(&tt, &tm);
-    size_t n = 0;
-    switch (fmt) {
-    case REPORT_T_MINUTE:
-        n = strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-        break;
-    case REPORT_T_UTC:
-        n = strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm);
-        break;
-    case REPORT_T_SHORT:
-        n = strftime(buf, size, "%m-%d %H:%M", &tm);
-        break;
-    }
-    if (n == 0 && size > 0)
-        buf[0] = '\0';
     return buf;
 }
 
@@ -946,7 +779,7 @@ int report_add(struct report *r, size_t i, const char *const *values, const stru
         bool last = k + 1 == n_seg;
         while (in->n_points < cap && next > sp->start && (seg[k].end >= next || last)) {
             double rem = budget > 0 ? 1 - cb / budget : 1;
-            in->points[in->n_points++] = (struct report_point){next, report_fin(rem, 1)};
+            in->points[in->n_points++] = (struct report_point){next, html_fin(rem, 1)};
             if (next >= sp->measured_to)
                 break;
             next += step;
@@ -1278,7 +1111,7 @@ static void report_md_inst_row(FILE *out, const struct report_inst *in)
 {
     const struct rules_slo *slo = in->slo;
     char a[64], b[64];
-    int dec = report_decimals(slo->objective);
+    int dec = html_decimals(slo->objective);
     fputs("| ", out);
     report_md_esc(out, slo->name);
     if (in->values != NULL) {
@@ -1292,22 +1125,21 @@ static void report_md_inst_row(FILE *out, const struct report_inst *in)
         fprintf(out,
                 " | \xe2\x80\x93 | %s %% | **failed** | \xe2\x80\x93 | \xe2\x80\x93 | "
                 "\xe2\x80\x93 | \xe2\x80\x93 | \xe2\x80\x93 | |\n",
-                report_line(slo->objective, a, sizeof(a)));
+                html_line(slo->objective, a, sizeof(a)));
         return;
     }
     fprintf(out, " | %s %% | %s %% | %s | %.1f %% | ",
-            report_pct(in->compliance, dec, a, sizeof(a)),
-            report_line(slo->objective, b, sizeof(b)), budget_state_names[in->state],
-            report_fin(in->spent, 0) * 100);
+            report_pct(in->compliance, dec, a, sizeof(a)), html_line(slo->objective, b, sizeof(b)),
+            budget_state_names[in->state], html_fin(in->spent, 0) * 100);
     if (report_occurrences(slo)) {
-        fprintf(out, "%s / ", report_count(in->bad, a, sizeof(a)));
-        fprintf(out, "%s", report_count(in->total, b, sizeof(b)));
+        fprintf(out, "%s / ", html_count(in->bad, a, sizeof(a)));
+        fprintf(out, "%s", html_count(in->total, b, sizeof(b)));
     } else {
         fputs("\xe2\x80\x93", out);
     }
-    fprintf(out, " | %.1f | ", report_fin(in->score, 0));
+    fprintf(out, " | %.1f | ", html_fin(in->score, 0));
     if (slo->n_credits > 0)
-        fprintf(out, "%.10g %%", report_fin(in->credit, 0) * 100);
+        fprintf(out, "%.10g %%", html_fin(in->credit, 0) * 100);
     else
         fputs("\xe2\x80\x93", out);
     size_t np = report_count_sev(in, REPORT_PAGE), nt = report_count_sev(in, REPORT_TICKET);
@@ -1323,7 +1155,7 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
     const struct rules_slo *slo = in->slo;
     const char *zone = slo->timezone;
     char a[64], b[64], c[64];
-    int dec = report_decimals(slo->objective);
+    int dec = html_decimals(slo->objective);
     fputs("### ", out);
     report_md_esc(out, slo->service->name);
     fputs(" / ", out);
@@ -1341,8 +1173,8 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
         report_md_esc(out, slo->description);
         fputs("\n\n", out);
     }
-    fprintf(out, "- Period: %s to ", report_time(zone, in->start, REPORT_T_MINUTE, a, sizeof(a)));
-    fprintf(out, "%s ", report_time(zone, in->end, REPORT_T_MINUTE, b, sizeof(b)));
+    fprintf(out, "- Period: %s to ", html_time(zone, in->start, HTML_T_MINUTE, a, sizeof(a)));
+    fprintf(out, "%s ", html_time(zone, in->end, HTML_T_MINUTE, b, sizeof(b)));
     report_md_esc(out, zone);
     fprintf(out, " (%s %s; SLO window %s)", report_kind_names[r->period.kind], r->name,
             report_window(slo, c, sizeof(c)));
@@ -1350,7 +1182,7 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
         fputs("; **not started yet**", out);
     else if (in->measured_to < in->end)
         fprintf(out, "; **not over yet**, measured up to %s",
-                report_time(zone, in->measured_to, REPORT_T_MINUTE, a, sizeof(a)));
+                html_time(zone, in->measured_to, HTML_T_MINUTE, a, sizeof(a)));
     fputs("\n", out);
     fprintf(out, "- SLI: %s", rules_sli_kind_name(slo->sli.kind));
     if (slo->service_hours.set)
@@ -1366,24 +1198,23 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
         return;
     }
     fprintf(out, "- Compliance: **%s %%** against objective %s %%",
-            report_pct(in->compliance, dec, a, sizeof(a)),
-            report_line(slo->objective, b, sizeof(b)));
+            report_pct(in->compliance, dec, a, sizeof(a)), html_line(slo->objective, b, sizeof(b)));
     if (slo->warning < slo->objective)
-        fprintf(out, ", warning %s %%", report_line(slo->warning, a, sizeof(a)));
+        fprintf(out, ", warning %s %%", html_line(slo->warning, a, sizeof(a)));
     if (slo->minimum < slo->warning)
-        fprintf(out, ", minimum %s %%", report_line(slo->minimum, a, sizeof(a)));
+        fprintf(out, ", minimum %s %%", html_line(slo->minimum, a, sizeof(a)));
     fprintf(out, ": **%s**%s\n", budget_state_names[in->state],
             in->total > 0 ? "" : " (no events)");
-    fprintf(out, "- Error budget spent: %.1f %%%s", report_fin(in->spent, 0) * 100,
+    fprintf(out, "- Error budget spent: %.1f %%%s", html_fin(in->spent, 0) * 100,
             in->spent > 1 ? " (overspent)" : "");
     if (report_occurrences(slo) && in->total > 0)
-        fprintf(out, "; %s bad of %s events, %s allowed", report_count(in->bad, a, sizeof(a)),
-                report_count(in->total, b, sizeof(b)),
-                report_count(in->total * (1 - budget_ratio(slo->objective)), c, sizeof(c)));
+        fprintf(out, "; %s bad of %s events, %s allowed", html_count(in->bad, a, sizeof(a)),
+                html_count(in->total, b, sizeof(b)),
+                html_count(in->total * (1 - budget_ratio(slo->objective)), c, sizeof(c)));
     fputs("\n", out);
-    fprintf(out, "- Score %.1f (weight %.10g)", report_fin(in->score, 0), slo->scoring.weight);
+    fprintf(out, "- Score %.1f (weight %.10g)", html_fin(in->score, 0), slo->scoring.weight);
     if (slo->n_credits > 0)
-        fprintf(out, "; SLA credit %.10g %%", report_fin(in->credit, 0) * 100);
+        fprintf(out, "; SLA credit %.10g %%", html_fin(in->credit, 0) * 100);
     fputs("\n- Periods before: ", out);
     for (int j = 0; j < 2; j++) {
         const struct report_prev *pv = &in->prev[j];
@@ -1392,7 +1223,7 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
             fprintf(out, "%s %%", report_pct(pv->compliance, dec, a, sizeof(a)));
         else
             fputs("no events", out);
-        fprintf(out, " (score %.1f)", report_fin(pv->score, 0));
+        fprintf(out, " (score %.1f)", html_fin(pv->score, 0));
     }
     fputs("\n", out);
     if (in->plan_due)
@@ -1409,7 +1240,7 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
             const struct report_day *d = &in->days[in->worst[w]];
             fprintf(out, "| %s | %s %% | %s / %s |\n", d->date,
                     report_pct(report_sli(d->bad, d->total), dec, a, sizeof(a)),
-                    report_count(d->bad, b, sizeof(b)), report_count(d->total, c, sizeof(c)));
+                    html_count(d->bad, b, sizeof(b)), html_count(d->total, c, sizeof(c)));
         }
         fputs("\n", out);
     }
@@ -1427,13 +1258,13 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
         const struct report_episode *ep = &in->episodes[e];
         fprintf(out, "| %s%s | %s | ", report_sev_names[ep->severity],
                 report_tier_enabled(slo, ep->severity) ? "" : " (alert off)",
-                report_time(zone, ep->start, REPORT_T_MINUTE, a, sizeof(a)));
+                html_time(zone, ep->start, HTML_T_MINUTE, a, sizeof(a)));
         fprintf(out, "%s%s | %s%s", ep->open ? "open at " : "",
-                report_time(zone, ep->end, REPORT_T_MINUTE, b, sizeof(b)),
+                html_time(zone, ep->end, HTML_T_MINUTE, b, sizeof(b)),
                 report_dur(ep->end - ep->start, c, sizeof(c)), ep->open ? " so far" : "");
         if (ep->held < ep->end - ep->start)
             fprintf(out, " (held %s)", report_dur(ep->held, a, sizeof(a)));
-        fprintf(out, " | %.1f |\n", report_fin(ep->peak, 0));
+        fprintf(out, " | %.1f |\n", html_fin(ep->peak, 0));
     }
     if (shown < in->n_episodes)
         fprintf(out, "\n... and %zu more episodes (the JSON report lists them all).\n",
@@ -1449,7 +1280,7 @@ static void report_md(const struct report *r, const char *version, FILE *out)
     fprintf(out, "# SLO report %s\n\n", r->name);
     fprintf(out, "%s %s, each SLO's period aligned in its own time zone. Generated %s UTC",
             report_kind_title(r->period.kind), r->name,
-            report_time(NULL, r->generated_at, REPORT_T_MINUTE, a, sizeof(a)));
+            html_time(NULL, r->generated_at, HTML_T_MINUTE, a, sizeof(a)));
     if (version != NULL && version[0] != '\0') {
         fputs(" by sloe ", out);
         report_md_esc(out, version);
@@ -1457,7 +1288,7 @@ static void report_md(const struct report *r, const char *version, FILE *out)
     fputs(".\n\n", out);
     if (report_partial(r))
         fprintf(out, "**Not over yet**: the period is reported up to %s UTC.\n\n",
-                report_time(NULL, r->now, REPORT_T_MINUTE, a, sizeof(a)));
+                html_time(NULL, r->now, HTML_T_MINUTE, a, sizeof(a)));
     fprintf(out, "%zu SLO %s: %zu met, %zu degraded, %zu warning, %zu breach", r->n_inst,
             r->n_inst == 1 ? "instance" : "instances", counts[0], counts[1], counts[2], counts[3]);
     if (counts[4] > 0)
@@ -1613,7 +1444,7 @@ static json_t *report_json_str(const char *s)
     FILE *m = open_memstream(&buf, &len);
     if (m == NULL)
         abort();
-    report_walk(m, s, report_plain_char);
+    html_walk(m, s, report_plain_char);
     fclose(m);
     j = json_string(buf);
     free(buf);
@@ -1981,25 +1812,25 @@ static void report_html_name(FILE *out, const struct report_inst *in, bool servi
 {
     if (service) {
         fputs("<span class=\"svcname\">", out);
-        report_html_esc(out, in->slo->service->name);
+        html_esc(out, in->slo->service->name);
         fputs(" / </span>", out);
     }
-    report_html_esc(out, in->slo->name);
+    html_esc(out, in->slo->name);
     if (in->values != NULL) {
         char *g = report_group_text(in);
         fputs(" (", out);
-        report_html_esc(out, g);
+        html_esc(out, g);
         fputc(')', out);
         free(g);
     }
 }
 
 /* Writes <time datetime="ISO">text</time> for t in zone. */
-static void report_html_time(FILE *out, const char *zone, int64_t t, enum report_tfmt fmt)
+static void report_html_time(FILE *out, const char *zone, int64_t t, enum html_tfmt fmt)
 {
     char iso[48], shown[48];
     fprintf(out, "<time datetime=\"%s\">%s</time>", report_iso(zone, t, iso, sizeof(iso)),
-            report_time(zone, t, fmt, shown, sizeof(shown)));
+            html_time(zone, t, fmt, shown, sizeof(shown)));
 }
 
 /* The color class of a compliance (percent) against the SLO's lines. */
@@ -2092,10 +1923,10 @@ static void report_svg_days(FILE *out, const struct report_inst *in)
                 "<rect class=\"b-%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
                 "<title>%s: %s %%",
                 report_level(slo, pct), x, y, bw, report_y1 - y, day->date,
-                report_pct(pct / 100, report_decimals(slo->objective), a, sizeof(a)));
+                report_pct(pct / 100, html_decimals(slo->objective), a, sizeof(a)));
         if (report_occurrences(slo))
-            fprintf(out, " (%s bad of %s)", report_count(day->bad, b, sizeof(b)),
-                    report_count(day->total, c, sizeof(c)));
+            fprintf(out, " (%s bad of %s)", html_count(day->bad, b, sizeof(b)),
+                    html_count(day->total, c, sizeof(c)));
         fputs("</title></rect>", out);
         if (pct < lo)
             fprintf(out,
@@ -2119,7 +1950,7 @@ static void report_svg_days(FILE *out, const struct report_inst *in)
             continue;
         double y = REPORT_Y(lines[l].v);
         char a[32];
-        report_line(lines[l].v, a, sizeof(a));
+        html_line(lines[l].v, a, sizeof(a));
         fprintf(out,
                 "<line class=\"%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"><title>%s "
                 "%s %%</title></line>",
@@ -2155,7 +1986,7 @@ static void report_svg_days(FILE *out, const struct report_inst *in)
     }
     fprintf(out, "<text class=\"cap\" x=\"%.1f\" y=\"%d\">each local day's good / all events (",
             report_x0, REPORT_CH - 2);
-    report_html_esc(out, slo->timezone);
+    html_esc(out, slo->timezone);
     fputs(")</text>", out);
     fputs("</svg>", out);
 #undef REPORT_Y
@@ -2243,7 +2074,7 @@ static void report_svg_burn(FILE *out, const struct report_inst *in)
 static void report_svg_scale(FILE *out, const struct rules_slo *slo, double compliance)
 {
     double obj = slo->objective, warn = slo->warning, min = slo->minimum;
-    double c = report_fin(compliance, 1) * 100;
+    double c = html_fin(compliance, 1) * 100;
     double gap = 100 - min;
     if (!(gap > 0))
         gap = 0.1;
@@ -2286,29 +2117,29 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
     const struct rules_slo *slo = in->slo;
     const char *zone = slo->timezone;
     int st = report_st(in);
-    int dec = report_decimals(slo->objective);
+    int dec = html_decimals(slo->objective);
     char a[64], b[64], c[64];
     fprintf(out, "<article class=\"slo s-%s\" id=\"slo-%zu\"><div class=\"slo-head\"><div>",
             report_state_class[st], id);
     fputs("<h3><span class=\"svc\">", out);
-    report_html_esc(out, slo->service->name);
+    html_esc(out, slo->service->name);
     fputs(" / </span>", out);
-    report_html_esc(out, slo->name);
+    html_esc(out, slo->name);
     fputs("</h3>", out);
     if (in->values != NULL || slo->labels.n > 0) {
         fputs("<div class=\"labels\">", out);
         for (size_t g = 0; in->values != NULL && g < slo->n_group_by; g++) {
             fputs("<span class=\"lbl grp\">", out);
-            report_html_esc(out, slo->group_by[g]);
+            html_esc(out, slo->group_by[g]);
             fputc('=', out);
-            report_html_esc(out, in->values[g]);
+            html_esc(out, in->values[g]);
             fputs("</span>", out);
         }
         for (size_t l = 0; l < slo->labels.n; l++) {
             fputs("<span class=\"lbl\">", out);
-            report_html_esc(out, slo->labels.v[l].name);
+            html_esc(out, slo->labels.v[l].name);
             fputc('=', out);
-            report_html_esc(out, slo->labels.v[l].value);
+            html_esc(out, slo->labels.v[l].value);
             fputs("</span>", out);
         }
         fputs("</div>", out);
@@ -2317,14 +2148,14 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
             report_state_text[st]);
     if (slo->description[0] != '\0') {
         fputs("<p class=\"desc\">", out);
-        report_html_esc(out, slo->description);
+        html_esc(out, slo->description);
         fputs("</p>", out);
     }
     if (in->failed) {
         fputs("<p class=\"err\">The queries failed; this SLO has no numbers for the period. "
               "Error: <span class=\"mono\">",
               out);
-        report_html_esc(out, in->error);
+        html_esc(out, in->error);
         fputs("</span></p>", out);
     } else {
         /* Compliance, budget, score, alerts. */
@@ -2334,14 +2165,14 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
                 in->total > 0 ? "" : "<small>no events</small>");
         report_svg_scale(out, slo, in->compliance);
         fprintf(out, "<p class=\"sub\">objective <b>%s %%</b>",
-                report_line(slo->objective, a, sizeof(a)));
+                html_line(slo->objective, a, sizeof(a)));
         if (slo->warning < slo->objective)
-            fprintf(out, " \xc2\xb7 warning %s %%", report_line(slo->warning, a, sizeof(a)));
+            fprintf(out, " \xc2\xb7 warning %s %%", html_line(slo->warning, a, sizeof(a)));
         if (slo->minimum < slo->warning)
-            fprintf(out, " \xc2\xb7 minimum %s %%", report_line(slo->minimum, a, sizeof(a)));
+            fprintf(out, " \xc2\xb7 minimum %s %%", html_line(slo->minimum, a, sizeof(a)));
         fputs("</p></section>", out);
 
-        double spent = report_fin(in->spent, 0);
+        double spent = html_fin(in->spent, 0);
         fprintf(out,
                 "<section class=\"kpi\"><h4>Error budget spent</h4><div class=\"big%s\">%.1f %%%s"
                 "</div>",
@@ -2359,8 +2190,8 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
                             : spent * 100);
         if (report_occurrences(slo) && in->total > 0)
             fprintf(out, "<p class=\"sub\"><b>%s</b> bad of %s events (%s allowed)</p>",
-                    report_count(in->bad, a, sizeof(a)), report_count(in->total, b, sizeof(b)),
-                    report_count(in->total * (1 - budget_ratio(slo->objective)), c, sizeof(c)));
+                    html_count(in->bad, a, sizeof(a)), html_count(in->total, b, sizeof(b)),
+                    html_count(in->total * (1 - budget_ratio(slo->objective)), c, sizeof(c)));
         else if (slo->sli.kind == RULES_SLI_UPTIME && in->total > 0)
             fprintf(out, "<p class=\"sub\">down <b>%s</b> of %s measured</p>",
                     report_dur((int64_t)in->bad, a, sizeof(a)),
@@ -2372,9 +2203,9 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
         fprintf(out,
                 "<section class=\"kpi\"><h4>Score</h4><div class=\"big\">%.1f<small>/ 100"
                 "</small></div><p class=\"sub\">weight %.10g",
-                report_fin(in->score, 0), slo->scoring.weight);
+                html_fin(in->score, 0), slo->scoring.weight);
         if (slo->n_credits > 0)
-            fprintf(out, " \xc2\xb7 SLA credit <b>%.10g %%</b>", report_fin(in->credit, 0) * 100);
+            fprintf(out, " \xc2\xb7 SLA credit <b>%.10g %%</b>", html_fin(in->credit, 0) * 100);
         fputs("</p></section>", out);
 
         size_t np = report_count_sev(in, REPORT_PAGE), nt = report_count_sev(in, REPORT_TICKET);
@@ -2401,7 +2232,7 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
                 fprintf(out, "%s %%", report_pct(pv->compliance, dec, a, sizeof(a)));
             else
                 fputs("no events", out);
-            fprintf(out, " (score %.1f)", report_fin(pv->score, 0));
+            fprintf(out, " (score %.1f)", html_fin(pv->score, 0));
         }
         fputs("</p>", out);
         if (in->plan_due)
@@ -2434,8 +2265,8 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
                 fprintf(out, "<tr><td>%s</td><td class=\"n\">%s %%</td>", d->date,
                         report_pct(pct, dec, a, sizeof(a)));
                 if (report_occurrences(slo))
-                    fprintf(out, "<td class=\"n\">%s / %s</td>", report_count(d->bad, b, sizeof(b)),
-                            report_count(d->total, c, sizeof(c)));
+                    fprintf(out, "<td class=\"n\">%s / %s</td>", html_count(d->bad, b, sizeof(b)),
+                            html_count(d->total, c, sizeof(c)));
                 fputs("</tr>", out);
             }
             fputs("</tbody></table>", out);
@@ -2443,7 +2274,7 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
         fputs("</section><section><h4>Alert episodes <span style=\"text-transform:none;"
               "letter-spacing:0;font-weight:400\">(",
               out);
-        report_html_esc(out, zone);
+        html_esc(out, zone);
         fputs(")</span></h4>", out);
         if (in->n_episodes == 0) {
             fputs("<p class=\"none\">No page or ticket condition held in the period.</p>", out);
@@ -2460,16 +2291,16 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
                 fprintf(out, "<tr><td class=\"%s\">%s%s</td><td>",
                         ep->severity == REPORT_PAGE ? "pg" : "tk", report_sev_names[ep->severity],
                         report_tier_enabled(slo, ep->severity) ? "" : " (off)");
-                report_html_time(out, zone, ep->start, REPORT_T_SHORT);
+                report_html_time(out, zone, ep->start, HTML_T_SHORT);
                 fputs("</td><td>", out);
                 if (ep->open)
                     fputs("open at ", out);
-                report_html_time(out, zone, ep->end, REPORT_T_SHORT);
+                report_html_time(out, zone, ep->end, HTML_T_SHORT);
                 fprintf(out, "</td><td class=\"n\">%s%s",
                         report_dur(ep->end - ep->start, a, sizeof(a)), ep->open ? "+" : "");
                 if (ep->held < ep->end - ep->start)
                     fprintf(out, "<br><small>held %s</small>", report_dur(ep->held, a, sizeof(a)));
-                fprintf(out, "</td><td class=\"n\">%.1f</td></tr>", report_fin(ep->peak, 0));
+                fprintf(out, "</td><td class=\"n\">%.1f</td></tr>", html_fin(ep->peak, 0));
             }
             fputs("</tbody></table>", out);
             if (shown < in->n_episodes)
@@ -2482,16 +2313,16 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
     }
     /* What was measured. */
     fputs("<dl class=\"meta\"><div><dt>Period</dt><dd>", out);
-    report_html_time(out, zone, in->start, REPORT_T_MINUTE);
+    report_html_time(out, zone, in->start, HTML_T_MINUTE);
     fputs(" to ", out);
-    report_html_time(out, zone, in->end, REPORT_T_MINUTE);
+    report_html_time(out, zone, in->end, HTML_T_MINUTE);
     fputc(' ', out);
-    report_html_esc(out, zone);
+    html_esc(out, zone);
     if (in->measured_to <= in->start)
         fputs(" (not started yet)", out);
     else if (in->measured_to < in->end) {
         fputs(" (not over: measured to ", out);
-        report_html_time(out, zone, in->measured_to, REPORT_T_MINUTE);
+        report_html_time(out, zone, in->measured_to, HTML_T_MINUTE);
         fputc(')', out);
     }
     fprintf(out, "</dd></div><div><dt>SLI</dt><dd>%s</dd></div>",
@@ -2532,17 +2363,17 @@ static void report_html_overview(FILE *out, const struct report *r)
                     "<td class=\"n\">\xe2\x80\x93</td><td class=\"n hide-s\">\xe2\x80\x93</td>"
                     "<td class=\"n hide-s\">\xe2\x80\x93</td><td class=\"hide-s\"></td>"
                     "<td class=\"hide-s\"></td></tr>\n",
-                    report_line(slo->objective, a, sizeof(a)));
+                    html_line(slo->objective, a, sizeof(a)));
             continue;
         }
         fprintf(out,
                 "<td class=\"n\">%s %%</td><td class=\"n hide-s\">%s %%</td>"
                 "<td class=\"n%s\">%.1f %%</td><td class=\"n hide-s\">%.1f</td>",
-                report_pct(in->compliance, report_decimals(slo->objective), a, sizeof(a)),
-                report_line(slo->objective, b, sizeof(b)), in->spent > 1 ? " neg" : "",
-                report_fin(in->spent, 0) * 100, report_fin(in->score, 0));
+                report_pct(in->compliance, html_decimals(slo->objective), a, sizeof(a)),
+                html_line(slo->objective, b, sizeof(b)), in->spent > 1 ? " neg" : "",
+                html_fin(in->spent, 0) * 100, html_fin(in->score, 0));
         if (slo->n_credits > 0)
-            fprintf(out, "<td class=\"n hide-s\">%.10g %%</td>", report_fin(in->credit, 0) * 100);
+            fprintf(out, "<td class=\"n hide-s\">%.10g %%</td>", html_fin(in->credit, 0) * 100);
         else
             fputs("<td class=\"n hide-s\">\xe2\x80\x93</td>", out);
         size_t np = report_count_sev(in, REPORT_PAGE), nt = report_count_sev(in, REPORT_TICKET);
@@ -2574,7 +2405,7 @@ static void report_html(const struct report *r, const char *version, FILE *out)
           out);
     if (version != NULL && version[0] != '\0') {
         fputs("version ", out);
-        report_html_esc(out, version);
+        html_esc(out, version);
         fputs(" \xc2\xb7 ", out);
     }
     fprintf(out, "compliance report</small></p><h1>%s %s</h1></div></header>\n",
@@ -2582,7 +2413,7 @@ static void report_html(const struct report *r, const char *version, FILE *out)
     fputs("<div class=\"summary\"><div class=\"wrap\"><div class=\"evaltime\">Each SLO's "
           "period in its own time zone \xc2\xb7 generated ",
           out);
-    report_html_time(out, NULL, r->generated_at, REPORT_T_UTC);
+    report_html_time(out, NULL, r->generated_at, HTML_T_MINUTE_UTC);
     fputs("</div><ul class=\"counts\" aria-label=\"SLO instances by state\">", out);
     for (int st = 0; st < 5; st++) {
         if (st == 4 && counts[st] == 0)
@@ -2593,7 +2424,7 @@ static void report_html(const struct report *r, const char *version, FILE *out)
     fputs("</ul></div></div>\n<main class=\"wrap\">\n", out);
     if (report_partial(r)) {
         fputs("<p class=\"partial\"><b>Not over yet:</b> the period is reported up to ", out);
-        report_html_time(out, NULL, r->now, REPORT_T_UTC);
+        report_html_time(out, NULL, r->now, HTML_T_MINUTE_UTC);
         fputs("; its numbers will change until it ends.</p>\n", out);
     }
     report_html_overview(out, r);
@@ -2602,7 +2433,7 @@ static void report_html(const struct report *r, const char *version, FILE *out)
         if (sv->n == 0)
             continue;
         fputs("<section class=\"service\"><div class=\"svc-head\"><h2>", out);
-        report_html_esc(out, sv->svc->name);
+        html_esc(out, sv->svc->name);
         fputs("</h2>", out);
         if (sv->scored)
             fprintf(out,
@@ -2614,9 +2445,9 @@ static void report_html(const struct report *r, const char *version, FILE *out)
             fputs("<div class=\"labels\">", out);
             for (size_t l = 0; l < sv->svc->labels.n; l++) {
                 fputs("<span class=\"lbl\">", out);
-                report_html_esc(out, sv->svc->labels.v[l].name);
+                html_esc(out, sv->svc->labels.v[l].name);
                 fputc('=', out);
-                report_html_esc(out, sv->svc->labels.v[l].value);
+                html_esc(out, sv->svc->labels.v[l].value);
                 fputs("</span>", out);
             }
             fputs("</div>", out);
@@ -2629,14 +2460,14 @@ static void report_html(const struct report *r, const char *version, FILE *out)
     fputs("</main>\n<footer class=\"foot\"><div class=\"wrap\">Generated by sloe", out);
     if (version != NULL && version[0] != '\0') {
         fputc(' ', out);
-        report_html_esc(out, version);
+        html_esc(out, version);
     }
     fprintf(out,
             " at %s UTC. Compliance is good events over all events in the period; "
             "the alert episodes are the minutes in which the multiwindow multi-burn-rate "
             "page and ticket conditions of the SRE Workbook held, scaled to each SLO's "
             "period.</div></footer>\n</body>\n</html>\n",
-            report_time(NULL, r->generated_at, REPORT_T_MINUTE, a, sizeof(a)));
+            html_time(NULL, r->generated_at, HTML_T_MINUTE, a, sizeof(a)));
 }
 
 int report_write(const struct report *r, enum report_format f, const char *version, FILE *out)

@@ -219,10 +219,6 @@ int report_write(const struct report *r, enum report_format f, const char *versi
 
 void report_free(struct report *r);
 
-/* Writes s escaped for HTML text and attribute values: & < > " ' as references, control
- * characters and bytes that are not UTF-8 as U+FFFD. NULL writes nothing. */
-void report_html_esc(FILE *out, const char *s);
-
 /* Writes s as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
  * a quote, CR or LF, or starts or ends with a space; as it is otherwise. */
 void report_csv_field(FILE *out, const char *s);

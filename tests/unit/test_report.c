@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "html.h"
 #include "report.h"
 #include "rules.h"
 
@@ -313,11 +314,11 @@ static void html_escaping(void)
         {"tab\tnl\n", "tab\tnl\n"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *got = capture(report_html_esc, cases[i][0]);
+        char *got = capture(html_esc, cases[i][0]);
         EXPECT_STR(got, cases[i][1]);
         free(got);
     }
-    char *none = capture(report_html_esc, NULL);
+    char *none = capture(html_esc, NULL);
     EXPECT_STR(none, "");
     free(none);
 }
