@@ -84,7 +84,8 @@ EXPECTED_LABELS = {"alertname": "SLOErrorBudgetBurn", "severity": "page", "servi
                    "slo": "availability", "team": "payments", "tier": "1",
                    "journey": "purchase", "owner": "payments-oncall", "routing": "pager"}
 SUMMARY_RE = re.compile(r"^checkout/availability burns its error budget fast: "
-                        r"(\d+(\.\d)?)x the sustainable rate over 1h \(alert above 14\.4x\)$")
+                        r"(\d+(\.\d)?)x the sustainable rate over 1h \(alert above 14\.4x over "
+                        r"1h and 5m, or 6x over 6h and 30m\)$")
 
 passed = failed = 0
 T0 = time.monotonic()
