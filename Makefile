@@ -3,6 +3,7 @@
 #   make test       unit and command-line tests, then again under ASan+UBSan
 #   make deps       install the Debian packages the build, tests and demo need (as root)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make soak       the soak test for SOAK_SECONDS (default 1800; not in make test)
 #   make format-check
 
 CC       ?= cc
@@ -34,7 +35,7 @@ TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
                 tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c \
                 tests/unit/test_prom.c tests/unit/test_history.c tests/unit/test_expo.c \
                 tests/unit/test_page.c tests/unit/test_webcfg.c tests/unit/test_report.c
-FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg
+FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg fuzz_expo
 
 GEN_SRC  = $(BUILD)/gen/metrics.pb-c.c
 GEN_OBJ  = $(BUILD)/gen/metrics.pb-c.o
@@ -91,6 +92,7 @@ check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_promlab.py
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_eval.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_serve.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_faults.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_dashboards.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_report.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_alerts.py
@@ -160,6 +162,13 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus-$$t || exit 1; \
 	done
 
+# The soak (not in make test): 50 scrapes a second, an evaluation every 5 s and a reload every
+# minute against a real Prometheus for SOAK_SECONDS; fails when RSS or open fds grow.
+SOAK_SECONDS ?= 1800
+
+soak: $(BIN)/sloe
+	SOAK_SECONDS=$(SOAK_SECONDS) SLOE_BIN=$(BIN)/sloe python3 tests/integration/soak.py
+
 format-check:
 	@clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(TEST_SRC) $(FUZZ_TARGETS:%=tests/fuzz/%.c) \
 	    $(wildcard rules/*.h evaluator/*.h exporter/*.h tests/unit/*.h) && echo "format-check: OK"
@@ -173,4 +182,4 @@ clean:
 	rm -rf build bin
 
 .PHONY: all bench test check-unit check-integration check-asan check-asan-integration \
-        check-tsan-serve deps fuzz format-check clean demo
+        check-tsan-serve deps fuzz soak format-check clean demo
