@@ -47,6 +47,19 @@ static const char cli_check_usage[] =
     "\n"
     "exit status: 0 valid, 1 invalid, 2 usage error.\n";
 
+/* The flags of every command that queries Prometheus, in their usage texts. */
+#define CLI_QUERY_FLAGS                                                                            \
+    "  --rules=PATH                       rule file, directory or glob; repeatable\n"              \
+    "                                     (default rules/*.yaml)\n"                                \
+    "  --prometheus.url=URL               query API base URL (default http://127.0.0.1:9090)\n"    \
+    "  --prometheus.timeout=DURATION      per query (default 30s)\n"                               \
+    "  --prometheus.header=NAME:VALUE     sent with every query; repeatable\n"                     \
+    "  --prometheus.bearer-token-file=FILE\n"                                                      \
+    "  --prometheus.basic-auth-user=USER\n"                                                        \
+    "  --prometheus.basic-auth-password-file=FILE\n"                                               \
+    "  --prometheus.ca-file=FILE\n"                                                                \
+    "  --log.level=debug|info|warn|error  (default info)\n"
+
 static const char cli_eval_usage[] =
     "usage: sloe eval [FLAGS]\n"
     "\n"
@@ -55,17 +68,7 @@ static const char cli_eval_usage[] =
     "\n"
     "flags:\n"
     "  --time=T                           RFC 3339 time or unix seconds (default: now)\n"
-    "  --format=text|json                 output format (default text)\n"
-    "  --rules=PATH                       rule file, directory or glob; repeatable\n"
-    "                                     (default rules/*.yaml)\n"
-    "  --prometheus.url=URL               query API base URL (default http://127.0.0.1:9090)\n"
-    "  --prometheus.timeout=DURATION      per query (default 30s)\n"
-    "  --prometheus.header=NAME:VALUE     sent with every query; repeatable\n"
-    "  --prometheus.bearer-token-file=FILE\n"
-    "  --prometheus.basic-auth-user=USER\n"
-    "  --prometheus.basic-auth-password-file=FILE\n"
-    "  --prometheus.ca-file=FILE\n"
-    "  --log.level=debug|info|warn|error  (default info)\n"
+    "  --format=text|json                 output format (default text)\n" CLI_QUERY_FLAGS
     "  --shard=I/N                        evaluate only shard I of N (0-based) of the SLOs\n"
     "\n"
     "exit status: 0 when every SLO was evaluated, 1 when some queries failed (their SLOs\n"
@@ -81,17 +84,7 @@ static const char cli_serve_usage[] =
     "flags:\n"
     "  --web.listen-address=ADDR          host:port, [v6]:port or :port (default :9363)\n"
     "  --web.config.file=FILE             TLS and basic auth (exporter-toolkit web-config)\n"
-    "  --evaluation-interval=DURATION     (default 30s)\n"
-    "  --rules=PATH                       rule file, directory or glob; repeatable\n"
-    "                                     (default rules/*.yaml)\n"
-    "  --prometheus.url=URL               query API base URL (default http://127.0.0.1:9090)\n"
-    "  --prometheus.timeout=DURATION      per query (default 30s)\n"
-    "  --prometheus.header=NAME:VALUE     sent with every query; repeatable\n"
-    "  --prometheus.bearer-token-file=FILE\n"
-    "  --prometheus.basic-auth-user=USER\n"
-    "  --prometheus.basic-auth-password-file=FILE\n"
-    "  --prometheus.ca-file=FILE\n"
-    "  --log.level=debug|info|warn|error  (default info)\n"
+    "  --evaluation-interval=DURATION     (default 30s)\n" CLI_QUERY_FLAGS
     "  --shard=I/N                        evaluate only shard I of N (0-based) of the SLOs;\n"
     "                                     replicas split them by a hash, no coordination\n"
     "\n"
@@ -112,18 +105,7 @@ static const char cli_report_usage[] =
     "  --format=markdown|html|csv|json    output format (default markdown)\n"
     "  --output=FILE                      write to FILE (replaced whole) instead of stdout\n"
     "  --time=T                           report as if now were T: RFC 3339 or unix seconds\n"
-    "                                     (default: now)\n"
-    "  --rules=PATH                       rule file, directory or glob; repeatable\n"
-    "                                     (default rules/*.yaml)\n"
-    "  --prometheus.url=URL               query API base URL (default http://127.0.0.1:9090)\n"
-    "  --prometheus.timeout=DURATION      per query (default 30s)\n"
-    "  --prometheus.header=NAME:VALUE     sent with every query; repeatable\n"
-    "  --prometheus.bearer-token-file=FILE\n"
-    "  --prometheus.basic-auth-user=USER\n"
-    "  --prometheus.basic-auth-password-file=FILE\n"
-    "  --prometheus.ca-file=FILE\n"
-    "  --log.level=debug|info|warn|error  (default info)\n"
-    "\n"
+    "                                     (default: now)\n" CLI_QUERY_FLAGS "\n"
     "exit status: 0 when every SLO was reported, 1 when some SLO's queries failed (the report\n"
     "lists them as failed, with the error), 2 on a usage or rule file error.\n";
 
