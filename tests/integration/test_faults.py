@@ -502,7 +502,8 @@ def main():
         s.kill()
         fp.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed ({time.monotonic() - t_all:.0f}s)", flush=True)
+    print(f"# total {time.monotonic() - t_all:.0f}s", flush=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
 
 
