@@ -407,7 +407,9 @@ static int eval_find_le(struct eval_state *s, size_t i, int64_t t)
             char *end;
             double b = strtod(v, &end);
             if (*end == '\0' && isfinite(b) && fabs(b - slo->sli.threshold) <= 1e-9 * fabs(b)) {
-                es->le = arena_strdup(&s->arena, v);
+                /* The state's arena lives long: copy only a value not already kept. */
+                if (es->le == NULL || strcmp(es->le, v) != 0)
+                    es->le = arena_strdup(&s->arena, v);
                 rc = 0;
                 goto out;
             }
