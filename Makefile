@@ -98,6 +98,7 @@ check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_alerts.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_docker.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_e2e.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_vm.py
 
 SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
@@ -126,11 +127,12 @@ test: deps
 	$(MAKE) --no-print-directory check-tsan-serve
 
 # Debian packages: build (compiler, libraries), tests and fuzzing (clang, libFuzzer
-# runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager).
+# runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager,
+# VictoriaMetrics as a second query engine).
 DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
             libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libjansson-dev clang libclang-rt-14-dev \
             clang-format tzdata groff-base python3 openssl chromium fonts-dejavu-core \
-            prometheus prometheus-alertmanager
+            prometheus prometheus-alertmanager victoria-metrics
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \

@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+"""Integration test of sloe's evaluation against VictoriaMetrics as the query API.
+
+The standard promlab checkout scenario (31 days ending 2026-01-01T00:00Z: a night and a day
+incident, a counter reset, slow /pay latency during the day incident, a probe outage, a canary
+that appears and vanishes) is imported into a real single-node VictoriaMetrics
+(/usr/bin/victoria-metrics, Debian package `victoria-metrics`) started with default query
+settings (only the retention is raised, for data this old), and `sloe eval --time=T` runs
+against it at explicit times. Every expected number is computed here from the generator's
+exact per-minute counts, never from sloe's or VictoriaMetrics's output.
+
+What VictoriaMetrics does differently from Prometheus 2.x, and what this test expects of it:
+
+- Import: /api/v1/import/prometheus takes the Prometheus text format, whose timestamps are in
+  milliseconds; the test writes milliseconds (VictoriaMetrics 1.79 also took the OpenMetrics
+  seconds promtool reads, by guessing the unit: the test does not rely on that).
+- increase(x[W]) at T uses the last sample at or before T-W as the base and the last sample in
+  (T-W, T], without extrapolation: the exact number of events whose minute ends in (T-W, T],
+  also when T is not on the sample grid (Prometheus 2.x extrapolates there). With a sample on
+  every minute boundary Prometheus 2.x is exact too, so every events, latency and calendar
+  SLO must match the exact counts; a counter reset is handled the same way.
+- A subquery x[W:S] at T has its points in (T-W, T] (left-open, as Prometheus 3.x; Prometheus
+  2.x includes T-W). For the uptime SLI, sloe's query averages each minute over its 1m
+  subquery: on Prometheus 2.x the minute (e-60, e] is worth the mean of the samples at e-60 and
+  e, on VictoriaMetrics (and Prometheus 3.x) the sample at e alone. The expected uptime values
+  here follow VictoriaMetrics: a minute is down when the sample at its end is 0. The totals
+  over an outage are the same; windows that cut an outage differ by half a minute per edge.
+- A timeslice SLI (sum_over_time(cond[W:1m])) has exactly W/1m slices per window here, one per
+  minute.
+- VictoriaMetrics counts a subquery's own points against -search.maxPointsPerTimeseries (30,000
+  by default) for the whole range of a range query: sloe must split the range queries of
+  subquery SLIs (uptime, timeslice) so that a 30-day period works with the default.
+- The query result cache (on by default) is reset after the import.
+
+Run from the repository root: python3 tests/integration/test_vm.py (after make).
+The binary comes from SLOE_BIN (default bin/sloe).
+Prints one line per check and ends with "N passed, N failed"; exits 1 when a check fails.
+A missing victoria-metrics binary is a failure: install it with `make deps`.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+sys.dont_write_bytecode = True  # keep the tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import promlab as pl  # noqa: E402
+
+SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
+VM_BIN = os.environ.get("VICTORIA_METRICS", "/usr/bin/victoria-metrics")
+
+END = 1767225600  # 2026-01-01T00:00:00Z, the end of the data
+DAYS = 31
+MIN, HOUR, DAY = 60, 3600, 86400
+D = END  # midnight UTC of END's day: the scenario's reference
+START = END - DAYS * DAY  # 2025-12-01T00:00:00Z
+WINDOWS = [("5m", 300), ("30m", 1800), ("1h", HOUR), ("2h", 2 * HOUR), ("6h", 6 * HOUR),
+           ("1d", DAY), ("3d", 3 * DAY)]
+
+passed = failed = 0
+SAN_RE = re.compile(r"Sanitizer|runtime error:")
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {name}", flush=True)
+    else:
+        failed += 1
+        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
+    return ok
+
+
+def rel(t):
+    """A time relative to D, for check names: 'D-8d 02:30'."""
+    d, s = divmod(t - D, DAY)
+    hm = f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+    return f"D{d:+d}d {hm}" if d else f"D {hm}"
+
+
+# --------------------------------------------------------------------------------------
+# VictoriaMetrics
+# --------------------------------------------------------------------------------------
+
+class VMError(RuntimeError):
+    pass
+
+
+class VictoriaMetrics:
+    """A single-node VictoriaMetrics on a free 127.0.0.1 port with a temporary data dir."""
+
+    def __init__(self, flags=()):
+        self.tmp = tempfile.mkdtemp(prefix="sloe-vm-")
+        self.log_path = os.path.join(self.tmp, "vm.log")
+        self.flags = list(flags)
+        self.proc = None
+        self.port = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=30):
+        for attempt in range(5):
+            self.port = pl.free_port()
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [VM_BIN, f"-storageDataPath={os.path.join(self.tmp, 'data')}",
+                     "-retentionPeriod=100y", f"-httpListenAddr=127.0.0.1:{self.port}"]
+                    + self.flags, stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                    preexec_fn=pl._die_with_parent)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                        if r.status == 200:
+                            return self
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    pass
+                time.sleep(0.05)
+            self.stop()
+            if "address already in use" in self.log(tail=20) and attempt < 4:
+                continue
+            raise VMError(f"victoria-metrics did not start:\n{self.log(tail=20)}")
+
+    def log(self, tail=None):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                lines = f.readlines()
+        except FileNotFoundError:
+            return ""
+        return "".join(lines[-tail:] if tail else lines)
+
+    def get(self, path, params=None, data=None, timeout=60):
+        url = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+
+    def query(self, expr, t):
+        """An instant query's {series key: value}."""
+        _, body = self.get("/api/v1/query", {"query": expr, "time": str(t)})
+        doc = json.loads(body)
+        if doc.get("status") != "success":
+            raise VMError(f"query {expr!r}: {doc}")
+        return pl.vector_values(doc["data"])
+
+    def value(self, expr, t):
+        vals = self.query(expr, t)
+        return next(iter(vals.values())) if len(vals) == 1 else None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def import_openmetrics(vm, om_path):
+    """Sends promlab's OpenMetrics file to /api/v1/import/prometheus as Prometheus text with
+    millisecond timestamps (the text format's unit). Returns the bytes sent."""
+    out = []
+    with open(om_path) as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            head, ts = line.rstrip("\n").rsplit(" ", 1)
+            out.append(f"{head} {int(ts) * 1000}\n")
+    body = "".join(out).encode()
+    status, _ = vm.get("/api/v1/import/prometheus", data=body, timeout=120)
+    if status != 204:
+        raise VMError(f"import: HTTP {status}")
+    return len(body)
+
+
+# --------------------------------------------------------------------------------------
+# Running sloe
+# --------------------------------------------------------------------------------------
+
+def sloe_eval(rules, T, url, fmt="json", timeout=120):
+    args = [SLOE, "eval", f"--rules={rules}", f"--prometheus.url={url}", f"--time={T}"]
+    if fmt:
+        args.append(f"--format={fmt}")
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    out = p.stdout
+    if fmt == "json":
+        try:
+            out = json.loads(p.stdout, parse_constant=lambda c: {"bad constant": c})
+        except ValueError as e:
+            out = None
+            print(f"# @{T}: unparsable JSON ({e}): {p.stdout[:300]!r} stderr {p.stderr[:300]!r}")
+    return p.returncode, out, p.stderr
+
+
+def one(res, service, slo, **labels):
+    m = [o for o in res or [] if o.get("service") == service and o.get("slo") == slo
+         and all(o.get("labels", {}).get(k) == v for k, v in labels.items())]
+    return m[0] if len(m) == 1 else None
+
+
+# --------------------------------------------------------------------------------------
+# Expected values from first principles (semantics of /work/shared/design/interface.md)
+# --------------------------------------------------------------------------------------
+
+class Spec:
+    """An SLO as the test sees it: per-minute bad and total (index i = minute
+    (START+60i, START+60(i+1)]) and its definition. For time-based SLIs the units are those
+    sloe reports (seconds for uptime, slices for timeslice)."""
+
+    def __init__(self, service, slo, bad, total, objective, *, window=30 * DAY,
+                 calendar=None, tz="UTC", labels=None):
+        self.service, self.slo = service, slo
+        self.bad, self.total = bad, total
+        self.objective = objective
+        self.window, self.calendar, self.tz = window, calendar, tz
+        self.labels = labels or {}
+
+    def name(self):
+        return f"{self.service}/{self.slo}" + "".join(f" {k}={v}" for k, v in
+                                                      sorted(self.labels.items()))
+
+    def period_bounds(self, T):
+        if self.calendar is None:
+            return T - self.window, T
+        z = ZoneInfo(self.tz)
+        lt = datetime.fromtimestamp(T, z)
+        a = datetime(lt.year, lt.month, 1, tzinfo=z)
+        b = datetime(lt.year + (lt.month == 12), lt.month % 12 + 1, 1, tzinfo=z)
+        return int(a.timestamp()), int(b.timestamp())
+
+
+def slack(counts, T, W):
+    """Events sloe may count pro rata at the start of window (T-W, T] because of its history
+    tiers (engine-independent): none when the start is on the grid of the tier serving it
+    (1 min up to 6 h, 5 min up to 3 d, 1 h beyond), else the events of the hour straddling it."""
+    a = T - W
+    if W <= 6 * HOUR or a % HOUR == 0 or (W <= 3 * DAY and a % 300 == 0):
+        return 0
+    h = a - a % HOUR + HOUR
+    return pl.window_sum(counts, START, h, HOUR)
+
+
+def win(bad, total, o):
+    if total > 0:
+        e = bad / total
+        return {"sli": 1 - e, "burn_rate": e / (1 - o), "bad": bad, "total": total}
+    return {"sli": 1.0, "burn_rate": 0.0, "bad": bad, "total": total}
+
+
+def expected(spec, T):
+    o = spec.objective / 100
+    x = {"windows": {}, "slack": {}}
+    for name, W in WINDOWS:
+        b = pl.window_sum(spec.bad, START, T, W)
+        t = pl.window_sum(spec.total, START, T, W)
+        x["windows"][name] = win(b, t, o)
+        x["slack"][name] = (slack(spec.bad, T, W), slack(spec.total, T, W))
+    ps, pe = spec.period_bounds(T)
+    b = pl.window_sum(spec.bad, START, T, T - ps)
+    t = pl.window_sum(spec.total, START, T, T - ps)
+    x["period"] = dict(win(b, t, o), start=ps, end=pe)
+    x["slack"]["period"] = (slack(spec.bad, T, T - ps), slack(spec.total, T, T - ps))
+    x["compliance"] = x["period"]["sli"]
+    x["error_budget_remaining"] = 1 - (b / t) / (1 - o) if t > 0 else 1.0
+    pct = x["compliance"] * 100
+    x["state"] = "met" if pct >= spec.objective else "breach"  # no warning/minimum lines here
+    f = (pe - ps) / (30 * DAY)
+    w = {k: v["burn_rate"] for k, v in x["windows"].items()}
+    x["alerts"] = {
+        "page": (w["1h"] > 14.4 * f and w["5m"] > 14.4 * f)
+        or (w["6h"] > 6 * f and w["30m"] > 6 * f),
+        "ticket": (w["1d"] > 3 * f and w["2h"] > 3 * f) or (w["3d"] > 1 * f and w["6h"] > 1 * f),
+    }
+    return x
+
+
+def near(got, want, tol):
+    if got is None or want is None:
+        return got is None and want is None
+    if not isinstance(got, (int, float)) or isinstance(got, bool):
+        return False
+    return abs(got - want) <= tol
+
+
+def compare(spec, got, T):
+    """Mismatches between sloe's JSON instance and the expected values, as strings. Counts
+    must be exact (to 1e-9 relative) except where sloe's tiers allow slack."""
+    x = expected(spec, T)
+    o = spec.objective / 100
+    bad = []
+
+    def cmp(what, g, w, tol):
+        if not near(g, w, tol):
+            bad.append(f"{what}: got {g!r}, want {w!r} (tol {tol:.3g})")
+
+    def cmp_window(what, g, w, sl):
+        if not isinstance(g, dict):
+            bad.append(f"{what}: missing")
+            return
+        sb, st = sl
+        extra = (sb + st) / w["total"] if (sb or st) and w["total"] > 0 else 0
+        cmp(f"{what}.bad", g.get("bad"), w["bad"], max(1e-9 * w["bad"], sb) + 1e-9)
+        cmp(f"{what}.total", g.get("total"), w["total"], max(1e-9 * w["total"], st) + 1e-9)
+        cmp(f"{what}.sli", g.get("sli"), w["sli"], 1e-9 + extra)
+        cmp(f"{what}.burn_rate", g.get("burn_rate"), w["burn_rate"], 1e-9 + extra / (1 - o))
+
+    if got.get("data_ok") is not True or "error" in got:
+        bad.append(f"data_ok {got.get('data_ok')!r} error {got.get('error')!r}")
+    gw = got.get("windows") or {}
+    for name, _ in WINDOWS:
+        cmp_window(f"windows.{name}", gw.get(name), x["windows"][name], x["slack"][name])
+    gp = got.get("period") or {}
+    cmp_window("period", gp, x["period"], x["slack"]["period"])
+    for k in ("start", "end"):
+        if gp.get(k) != x["period"][k]:
+            bad.append(f"period.{k}: got {gp.get(k)!r}, want {x['period'][k]}")
+    sb, st = x["slack"]["period"]
+    extra = (sb + st) / x["period"]["total"] if (sb or st) and x["period"]["total"] else 0
+    cmp("compliance", got.get("compliance"), x["compliance"], 1e-9 + extra)
+    cmp("error_budget_remaining", got.get("error_budget_remaining"),
+        x["error_budget_remaining"], 1e-9 + extra / (1 - o))
+    if got.get("state") != x["state"]:
+        bad.append(f"state: got {got.get('state')!r}, want {x['state']!r}")
+    ga = got.get("alerts") or {}
+    for k in ("page", "ticket"):
+        if ga.get(k) is not x["alerts"][k]:
+            bad.append(f"alerts.{k}: got {ga.get(k)!r}, want {x['alerts'][k]}")
+    if got.get("last_evaluation") != T:
+        bad.append(f"last_evaluation: got {got.get('last_evaluation')!r}, want {T}")
+    return bad, x
+
+
+# --------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------
+
+def q_inc(sel, by=""):
+    return (f"sum{' by (' + by + ')' if by else ''}"
+            f"(increase(http_requests_total{sel}[{{{{.window}}}}]))")
+
+
+def events(kind, a, b):
+    return (f"        sli:\n          events:\n            {kind}_query: '{a}'\n"
+            f"            total_query: '{b}'\n")
+
+
+def rules_text():
+    bad_co, tot_co = q_inc('{job="checkout",code=~"5.."}'), q_inc('{job="checkout"}')
+    good_co = q_inc('{job="checkout",code!~"5.."}')
+    s = ["version: sloe/v1\nservices:\n  - name: checkout\n    slos:\n"]
+    s.append("      - name: availability\n        objective: 99.9\n        window: 30d\n"
+             + events("good", good_co, tot_co))
+    s.append("      - name: by-route\n        objective: 99.9\n        window: 30d\n"
+             "        group_by: [route]\n"
+             + events("bad", q_inc('{job="checkout",code=~"5.."}', "route"),
+                      q_inc('{job="checkout"}', "route")))
+    s.append("      - name: latency-300ms\n        objective: 90\n        window: 30d\n"
+             "        sli:\n          latency: {metric: http_request_duration_seconds, "
+             "selector: '{job=\"checkout\"}', threshold: 0.3}\n")
+    s.append("      - name: month-utc\n        objective: 99.9\n        window: month\n"
+             + events("bad", bad_co, tot_co))
+    s.append("      - name: month-shanghai\n        objective: 99.9\n        window: month\n"
+             "        timezone: Asia/Shanghai\n" + events("bad", bad_co, tot_co))
+    s.append("  - name: canary\n    slos:\n      - name: availability\n        objective: 99\n"
+             "        window: 30d\n"
+             + events("bad", q_inc('{job="canary",code=~"5.."}'), q_inc('{job="canary"}')))
+    return "".join(s)
+
+
+# --------------------------------------------------------------------------------------
+# The test
+# --------------------------------------------------------------------------------------
+
+def specs_for(ds):
+    sel = ds.select
+    co_t = sel("http_requests_total", job="checkout")
+    co_b = sel("http_requests_total", job="checkout", code="500")
+    lat_t = sel("http_request_duration_seconds_count", job="checkout")
+    lat_g = sel("http_request_duration_seconds_bucket", job="checkout", le="0.3")
+    can_t = sel("http_requests_total", job="canary")
+    zero = [0] * ds.minutes
+    sp = {
+        "availability": Spec("checkout", "availability", co_b, co_t, 99.9),
+        "latency-300ms": Spec("checkout", "latency-300ms",
+                              [t - g for t, g in zip(lat_t, lat_g)], lat_t, 90),
+        "month-utc": Spec("checkout", "month-utc", co_b, co_t, 99.9, calendar="month"),
+        "month-shanghai": Spec("checkout", "month-shanghai", co_b, co_t, 99.9,
+                               calendar="month", tz="Asia/Shanghai"),
+        "canary": Spec("canary", "availability", zero, can_t, 99),
+    }
+    for r in ("/pay", "/cart"):
+        sp["by-route " + r] = Spec("checkout", "by-route",
+                                   sel("http_requests_total", job="checkout", route=r,
+                                       code="500"),
+                                   sel("http_requests_total", job="checkout", route=r), 99.9,
+                                   labels={"route": r})
+    return sp
+
+
+def engine_facts(vm, ds):
+    """What VictoriaMetrics itself answers, against the exact counts (documents the
+    semantics sloe relies on; independent of sloe)."""
+    co_t = ds.select("http_requests_total", job="checkout")
+    T = D - DAY + 13 * HOUR + 37 * MIN + 17  # off the sample grid
+    for W, ws in ((300, "5m"), (HOUR, "1h")):
+        got = vm.value(f'sum(increase(http_requests_total{{job="checkout"}}[{ws}]))', T)
+        want = pl.window_sum(co_t, START, T, W)
+        check(f"VM: increase[{ws}] at {rel(T)}:17 (off the grid) counts exactly the minutes "
+              f"ending in the window, no extrapolation ({want})", got == want, f"got {got}")
+    reset = ds.meta["reset"]
+    cart = ds.counts[reset["series"]]
+    T = reset["time"] + 3 * MIN
+    got = vm.value('sum(increase(http_requests_total{job="checkout",route="/cart",code="200"}'
+                   '[10m]))', T)
+    want = pl.window_sum(cart, START, T, 600)
+    check(f"VM: increase[10m] across the counter reset at {rel(reset['time'])} is exact "
+          f"({want})", got == want, f"got {got}")
+    can = ds.meta["canary"]
+    can_t = ds.select("http_requests_total", job="canary")
+    T = can["first"] + 2 * MIN
+    got = vm.value('sum(increase(http_requests_total{job="canary"}[5m]))', T)
+    want = pl.window_sum(can_t, START, T, 300)
+    check(f"VM: increase[5m] of a counter that appeared 2 minutes earlier at value 0 counts "
+          f"its {want} events", got == want, f"got {got}")
+
+
+def run(vm, ds, rules):
+    sp = specs_for(ds)
+    inc = ds.meta["incidents"]
+    night, day = inc[0], inc[1]
+    times = {
+        "night incident": night["start"] + 30 * MIN,      # D-8d 02:30, both routes failing
+        "day incident": day["start"] + 20 * MIN,          # D-2d 14:20, /pay failing and slow
+        "after the reset": ds.meta["reset"]["time"] + 3 * MIN,
+        "an odd minute": D - DAY + 13 * HOUR + 37 * MIN,  # 30d/1d/3d starts off the hour
+        "canary live": ds.meta["canary"]["first"] + 2 * HOUR,
+        "end of data": END,                               # the new month has no events yet
+    }
+    for what, T in times.items():
+        rc, res, err = sloe_eval(rules, T, vm.url)
+        check(f"sloe eval @{rel(T)} ({what}): exit 0, no sanitizer report",
+              rc == 0 and res is not None and not SAN_RE.search(err),
+              f"rc {rc}, stderr {err[-600:]!r}")
+        for key, spec in sp.items():
+            got = one(res, spec.service, spec.slo, **spec.labels)
+            if got is None:
+                check(f"{spec.name()} @{rel(T)}: present", False, "no such instance")
+                continue
+            mism, x = compare(spec, got, T)
+            w = x["windows"]
+            check(f"{spec.name()} @{rel(T)}: compliance {x['compliance']:.6f}, budget "
+                  f"{x['error_budget_remaining']:.4f}, burn 5m/1h/6h "
+                  f"{w['5m']['burn_rate']:.2f}/{w['1h']['burn_rate']:.2f}/"
+                  f"{w['6h']['burn_rate']:.2f}, page {x['alerts']['page']}",
+                  not mism, "; ".join(mism[:6]) + (f" (+{len(mism) - 6} more)"
+                                                    if len(mism) > 6 else ""))
+    # the scenario makes the checks bite
+    xs = expected(sp["availability"], times["night incident"])
+    check("(scenario) the night incident pages and spends budget",
+          xs["alerts"]["page"] and xs["error_budget_remaining"] < 0.9)
+    xs = expected(sp["latency-300ms"], times["day incident"])
+    check("(scenario) the day incident burns the latency budget over 5m (burn > 1)",
+          xs["windows"]["5m"]["burn_rate"] > 1)
+    xs = expected(sp["month-shanghai"], times["end of data"])
+    check("(scenario) at the end of data the Shanghai month has 8 hours of events, the UTC "
+          "month none", xs["period"]["total"] > 0 and
+          expected(sp["month-utc"], END)["period"]["total"] == 0)
+
+
+def main():
+    pl.handle_sigterm()
+    t_all = time.monotonic()
+    if not os.access(SLOE, os.X_OK):
+        print(f"missing binary {SLOE}: run make")
+        print("0 passed, 1 failed")
+        return 1
+    if not os.access(VM_BIN, os.X_OK):
+        print(f"missing {VM_BIN}: run `make deps` (Debian package victoria-metrics)")
+        print("0 passed, 1 failed")
+        return 1
+    vm = None
+    with tempfile.TemporaryDirectory(prefix="sloe-vm-test-") as tmp:
+        try:
+            om = os.path.join(tmp, "scenario.om")
+            ds = pl.checkout_scenario(om, END, days=DAYS)
+            assert ds.start == START
+            rules = os.path.join(tmp, "rules.yaml")
+            with open(rules, "w") as f:
+                f.write(rules_text())
+            p = subprocess.run([SLOE, "check", rules], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            check("sloe check accepts the rule file", p.returncode == 0, p.stdout.strip())
+            vm = VictoriaMetrics().start()
+            t0 = time.monotonic()
+            sent = import_openmetrics(vm, om)
+            vm.get("/internal/force_flush")
+            n, deadline = None, time.monotonic() + 30
+            while time.monotonic() < deadline:
+                n = vm.value('sum(count_over_time({__name__=~"http_.+|probe_success"}[32d]))',
+                             END)
+                if n == ds.samples_written:
+                    break
+                time.sleep(0.2)
+            check(f"VM: all {ds.samples_written} samples imported ({sent >> 20} MiB, "
+                  f"{time.monotonic() - t0:.1f}s) and queryable", n == ds.samples_written,
+                  f"count_over_time says {n}")
+            vm.get("/internal/resetRollupResultCache")
+            engine_facts(vm, ds)
+            run(vm, ds, rules)
+        except Exception:  # noqa: BLE001
+            import traceback
+            check("no exception", False, traceback.format_exc())
+        finally:
+            if vm is not None:
+                rc = vm.stop()
+                check("victoria-metrics stops cleanly on SIGTERM", rc == 0,
+                      f"rc {rc}: {vm.log(tail=5)}")
+                vm.close()
+    print(f"# total {time.monotonic() - t_all:.1f}s")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
