@@ -546,6 +546,24 @@ static bool eval_point_counts(const struct rules_slo *slo, const struct eval_poi
 /* Points per range query, under Prometheus' limit of 11,000. */
 enum { EVAL_CHUNK_POINTS = 10000 };
 
+/* Points per range query for SLO slo fetched at step seconds. The SLIs written as subqueries
+ * (uptime by the minute, timeslice by the slice) are also kept to EVAL_CHUNK_POINTS inner
+ * points: VictoriaMetrics counts a subquery's points over the whole range of the query
+ * against its limit per series (-search.maxPointsPerTimeseries, 30,000 by default), so a
+ * 30-day period fetched in one query at 1h steps would be refused. */
+static int64_t eval_chunk_points(const struct rules_slo *slo, int64_t step)
+{
+    int64_t inner = 0;
+    if (slo->sli.kind == RULES_SLI_UPTIME)
+        inner = 60;
+    else if (slo->sli.kind == RULES_SLI_TIMESLICE)
+        inner = slo->sli.slice_ms / 1000;
+    if (inner <= 0 || step <= inner)
+        return EVAL_CHUNK_POINTS;
+    int64_t n = EVAL_CHUNK_POINTS * inner / step;
+    return n > 0 ? n : 1;
+}
+
 /* Fetches the intervals (start - step, start], ..., (end - step, end] for SLO i and leaves
  * their sums on its instances (acc_*; free them with eval_release). An SLO with service hours
  * or exclusions is fetched by the minute, and only the minutes that count are added up into
@@ -570,8 +588,9 @@ static int eval_collect(struct eval_state *s, size_t i, int64_t step, int64_t st
     int rc = -1;
     if (eval_queries(slo, es->le, window, fstep, &qa_arena, &qa, &qb, &a_is_good) != 0)
         goto out;
-    for (int64_t cs = start - step + fstep; cs <= end; cs += fstep * EVAL_CHUNK_POINTS) {
-        int64_t ce = cs + fstep * (EVAL_CHUNK_POINTS - 1);
+    int64_t chunk = eval_chunk_points(slo, fstep);
+    for (int64_t cs = start - step + fstep; cs <= end; cs += fstep * chunk) {
+        int64_t ce = cs + fstep * (chunk - 1);
         if (ce > end)
             ce = end;
         struct arena a = {0};

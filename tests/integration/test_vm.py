@@ -232,9 +232,10 @@ class Spec:
     sloe reports (seconds for uptime, slices for timeslice)."""
 
     def __init__(self, service, slo, bad, total, objective, *, window=30 * DAY,
-                 calendar=None, tz="UTC", labels=None):
+                 calendar=None, tz="UTC", labels=None, origin=START):
         self.service, self.slo = service, slo
         self.bad, self.total = bad, total
+        self.origin = origin  # minute i covers (origin+60i, origin+60(i+1)]
         self.objective = objective
         self.window, self.calendar, self.tz = window, calendar, tz
         self.labels = labels or {}
@@ -253,7 +254,7 @@ class Spec:
         return int(a.timestamp()), int(b.timestamp())
 
 
-def slack(counts, T, W):
+def slack(counts, origin, T, W):
     """Events sloe may count pro rata at the start of window (T-W, T] because of its history
     tiers (engine-independent): none when the start is on the grid of the tier serving it
     (1 min up to 6 h, 5 min up to 3 d, 1 h beyond), else the events of the hour straddling it."""
@@ -261,7 +262,7 @@ def slack(counts, T, W):
     if W <= 6 * HOUR or a % HOUR == 0 or (W <= 3 * DAY and a % 300 == 0):
         return 0
     h = a - a % HOUR + HOUR
-    return pl.window_sum(counts, START, h, HOUR)
+    return pl.window_sum(counts, origin, h, HOUR)
 
 
 def win(bad, total, o):
@@ -275,15 +276,17 @@ def expected(spec, T):
     o = spec.objective / 100
     x = {"windows": {}, "slack": {}}
     for name, W in WINDOWS:
-        b = pl.window_sum(spec.bad, START, T, W)
-        t = pl.window_sum(spec.total, START, T, W)
+        b = pl.window_sum(spec.bad, spec.origin, T, W)
+        t = pl.window_sum(spec.total, spec.origin, T, W)
         x["windows"][name] = win(b, t, o)
-        x["slack"][name] = (slack(spec.bad, T, W), slack(spec.total, T, W))
+        x["slack"][name] = (slack(spec.bad, spec.origin, T, W),
+                            slack(spec.total, spec.origin, T, W))
     ps, pe = spec.period_bounds(T)
-    b = pl.window_sum(spec.bad, START, T, T - ps)
-    t = pl.window_sum(spec.total, START, T, T - ps)
+    b = pl.window_sum(spec.bad, spec.origin, T, T - ps)
+    t = pl.window_sum(spec.total, spec.origin, T, T - ps)
     x["period"] = dict(win(b, t, o), start=ps, end=pe)
-    x["slack"]["period"] = (slack(spec.bad, T, T - ps), slack(spec.total, T, T - ps))
+    x["slack"]["period"] = (slack(spec.bad, spec.origin, T, T - ps),
+                            slack(spec.total, spec.origin, T, T - ps))
     x["compliance"] = x["period"]["sli"]
     x["error_budget_remaining"] = 1 - (b / t) / (1 - o) if t > 0 else 1.0
     pct = x["compliance"] * 100
@@ -388,6 +391,16 @@ def rules_text():
     s.append("  - name: canary\n    slos:\n      - name: availability\n        objective: 99\n"
              "        window: 30d\n"
              + events("bad", q_inc('{job="canary",code=~"5.."}'), q_inc('{job="canary"}')))
+    # subquery SLIs, 30-day periods: VictoriaMetrics's default limit of 30,000 points per
+    # series counts the subquery's points over the whole range of a range query
+    for name, window in (("uptime", "30d"), ("uptime-7d", "7d")):
+        s.append(("  - name: blackbox\n    slos:\n" if window == "30d" else "")
+                 + f"      - name: {name}\n        objective: 99.9\n        window: {window}\n"
+                 "        sli:\n          uptime: {query: 'probe_success{job=\"blackbox\"}'}\n")
+    ratio = q_inc('{job="checkout",code=~"5.."}') + " / " + q_inc('{job="checkout"}')
+    s.append("      - name: slices\n        objective: 99\n        window: 30d\n"
+             f"        sli:\n          timeslice: {{query: '{ratio}', op: lt, value: 0.01, "
+             "slice: 1m}\n")
     return "".join(s)
 
 
@@ -412,6 +425,19 @@ def specs_for(ds):
                                calendar="month", tz="Asia/Shanghai"),
         "canary": Spec("canary", "availability", zero, can_t, 99),
     }
+    # uptime, as VictoriaMetrics evaluates sloe's query: the minute (e-60, e] is down when
+    # the sample at e is 0 (Prometheus 2.x: the mean of the samples at e-60 and e); counted
+    # in seconds, from the minute ending at START (the first sample)
+    ps = dict(ds.select_gauge("probe_success", job="blackbox"))
+    ends = [START + 60 * i for i in range(ds.minutes + 1)]
+    up_b, up_t = [60 * (1 - ps[e]) for e in ends], [60] * len(ends)
+    sp["uptime"] = Spec("blackbox", "uptime", up_b, up_t, 99.9, origin=START - 60)
+    sp["uptime-7d"] = Spec("blackbox", "uptime-7d", up_b, up_t, 99.9, window=7 * DAY,
+                           origin=START - 60)
+    # timeslice: one slice per minute from the first minute with an increase, bad when the
+    # minute's error ratio is not below 1 %
+    sp["slices"] = Spec("blackbox", "slices", [1 if b * 100 >= t else 0 for b, t in
+                                                zip(co_b, co_t)], [1] * ds.minutes, 99)
     for r in ("/pay", "/cart"):
         sp["by-route " + r] = Spec("checkout", "by-route",
                                    sel("http_requests_total", job="checkout", route=r,
@@ -450,6 +476,7 @@ def engine_facts(vm, ds):
 
 def run(vm, ds, rules):
     sp = specs_for(ds)
+    ps = dict(ds.select_gauge("probe_success", job="blackbox"))
     inc = ds.meta["incidents"]
     night, day = inc[0], inc[1]
     times = {
@@ -458,6 +485,8 @@ def run(vm, ds, rules):
         "after the reset": ds.meta["reset"]["time"] + 3 * MIN,
         "an odd minute": D - DAY + 13 * HOUR + 37 * MIN,  # 30d/1d/3d starts off the hour
         "canary live": ds.meta["canary"]["first"] + 2 * HOUR,
+        "probe outage": ds.meta["outage"]["start"] + 10 * MIN,  # D-5d 06:10
+        "after the outage": ds.meta["outage"]["end"] + 30 * MIN,
         "end of data": END,                               # the new month has no events yet
     }
     for what, T in times.items():
@@ -466,6 +495,11 @@ def run(vm, ds, rules):
               rc == 0 and res is not None and not SAN_RE.search(err),
               f"rc {rc}, stderr {err[-600:]!r}")
         for key, spec in sp.items():
+            if key == "uptime" and T - spec.window < START:
+                # sloe's uptime SLI scales the mean of an interval's known minutes to the
+                # whole interval: the hour ending at the first sample would count as an
+                # hour up (any engine); uptime-7d covers these times
+                continue
             got = one(res, spec.service, spec.slo, **spec.labels)
             if got is None:
                 check(f"{spec.name()} @{rel(T)}: present", False, "no such instance")
@@ -485,6 +519,12 @@ def run(vm, ds, rules):
     xs = expected(sp["latency-300ms"], times["day incident"])
     check("(scenario) the day incident burns the latency budget over 5m (burn > 1)",
           xs["windows"]["5m"]["burn_rate"] > 1)
+    T = times["probe outage"]
+    prom2 = sum(1 - (ps[e - 60] + ps[e]) / 2 for e in range(T - 1740, T + 1, 60)) * 60
+    got = expected(sp["uptime-7d"], T)["windows"]["30m"]["bad"]
+    check(f"(scenario) at {rel(T)} the 30m uptime window tells the engines apart: "
+          f"{got:.0f} s down here, {prom2:.0f} s with Prometheus 2.x's boundary samples",
+          got == 660 and prom2 == 630)
     xs = expected(sp["month-shanghai"], times["end of data"])
     check("(scenario) at the end of data the Shanghai month has 8 hours of events, the UTC "
           "month none", xs["period"]["total"] > 0 and
