@@ -138,9 +138,14 @@ int eval_queries(const struct rules_slo *slo, const char *le, const char *window
         const char *cond = s->op == RULES_OP_NONE ? arena_printf(a, "(%s)", q)
                                                   : arena_printf(a, "((%s) %s bool %.17g)", q,
                                                                  eval_op_text(s->op), s->value);
+        /* The slices in (t - step, t]: a subquery range of step - 1 seconds, as for uptime, so
+         * that a slice on an interval boundary counts once on engines whose ranges include
+         * their start (Prometheus 2.x) as on those that exclude it (3.x, VictoriaMetrics). */
         *primary_is_good = true;
-        *primary = arena_printf(a, "sum %s(sum_over_time(%s[%s:%s]))", by, cond, window, slice);
-        *secondary = arena_printf(a, "sum %s(count_over_time(%s[%s:%s]))", by, cond, window, slice);
+        *primary = arena_printf(a, "sum %s(sum_over_time(%s[%llds:%s]))", by, cond,
+                                (long long)(step - 1), slice);
+        *secondary = arena_printf(a, "sum %s(count_over_time(%s[%llds:%s]))", by, cond,
+                                  (long long)(step - 1), slice);
         return 0;
     }
     }

@@ -531,6 +531,70 @@ def run(vm, ds, rules):
           expected(sp["month-utc"], END)["period"]["total"] == 0)
 
 
+NUMS = ("compliance", "error_budget_remaining", "exhaustion_seconds", "state", "alerts")
+
+
+def same(a, b):
+    """Differences between two JSON instances: every number to 1e-12 relative."""
+    diffs = []
+
+    def num(what, x, y):
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and \
+                not isinstance(x, bool) and not isinstance(y, bool):
+            if abs(x - y) > 1e-12 * max(abs(x), abs(y), 1e-300):
+                diffs.append(f"{what}: {x!r} vs {y!r}")
+        elif x != y:
+            diffs.append(f"{what}: {x!r} vs {y!r}")
+
+    for k in NUMS:
+        num(k, a.get(k), b.get(k))
+    for name, _ in WINDOWS:
+        wa = (a.get("windows") or {}).get(name) or {}
+        wb = (b.get("windows") or {}).get(name) or {}
+        for k in ("sli", "burn_rate", "bad", "total"):
+            num(f"windows.{name}.{k}", wa.get(k), wb.get(k))
+    pa, pb = a.get("period") or {}, b.get("period") or {}
+    for k in ("sli", "burn_rate", "bad", "total", "start", "end"):
+        num(f"period.{k}", pa.get(k), pb.get(k))
+    return diffs
+
+
+def cross(prom, vm, ds, rules):
+    """The same rules against Prometheus 2.42 (backfilled from the same file): every SLO
+    whose semantics agree gives the same numbers on both engines; Prometheus's timeslice
+    counts are checked against the exact slices, its uptime against its own boundary rule
+    (the minute (e-60, e] is worth the mean of the samples at e-60 and e)."""
+    sp = specs_for(ds)
+    ps = dict(ds.select_gauge("probe_success", job="blackbox"))
+    ends = [START + 60 * i for i in range(ds.minutes + 1)]
+    up2 = [60 * (1 - (ps[e] + ps.get(e - 60, ps[e])) / 2) for e in ends]
+    sp2 = Spec("blackbox", "uptime-7d", up2, [60] * len(ends), 99.9, window=7 * DAY,
+               origin=START - 60)
+    out = ds.meta["outage"]
+    for T in (ds.meta["incidents"][0]["start"] + 30 * MIN, out["start"] + 10 * MIN,
+              out["end"] + 30 * MIN, END):
+        rc_p, res_p, err_p = sloe_eval(rules, T, prom.url)
+        rc_v, res_v, err_v = sloe_eval(rules, T, vm.url)
+        check(f"Prometheus and VM @{rel(T)}: sloe eval exits 0 on both", rc_p == 0 and
+              rc_v == 0, f"rc {rc_p}/{rc_v}: {err_p[-300:]!r} {err_v[-300:]!r}")
+        for key, spec in sp.items():
+            if key.startswith("uptime"):
+                continue
+            a = one(res_p, spec.service, spec.slo, **spec.labels)
+            b = one(res_v, spec.service, spec.slo, **spec.labels)
+            diffs = same(a, b) if a and b else ["missing"]
+            check(f"{spec.name()} @{rel(T)}: the same on Prometheus and VM", not diffs,
+                  "; ".join(diffs[:5]))
+        got = one(res_p, "blackbox", "slices")
+        mism, _ = compare(sp["slices"], got, T) if got else (["missing"], None)
+        check(f"blackbox/slices @{rel(T)} on Prometheus: one slice per minute", not mism,
+              "; ".join(mism[:5]))
+        got = one(res_p, "blackbox", "uptime-7d")
+        mism, _ = compare(sp2, got, T) if got else (["missing"], None)
+        check(f"blackbox/uptime-7d @{rel(T)} on Prometheus: its boundary rule", not mism,
+              "; ".join(mism[:5]))
+
+
 def main():
     pl.handle_sigterm()
     t_all = time.monotonic()
@@ -571,6 +635,11 @@ def main():
             vm.get("/internal/resetRollupResultCache")
             engine_facts(vm, ds)
             run(vm, ds, rules)
+            t0 = time.monotonic()
+            pl.backfill(om, os.path.join(tmp, "tsdb"))
+            with pl.Prometheus(os.path.join(tmp, "tsdb")) as prom:
+                print(f"# prometheus backfilled and ready in {time.monotonic() - t0:.1f}s")
+                cross(prom, vm, ds, rules)
         except Exception:  # noqa: BLE001
             import traceback
             check("no exception", False, traceback.format_exc())
