@@ -7,7 +7,9 @@ that appears and vanishes) is imported into a real single-node VictoriaMetrics
 (/usr/bin/victoria-metrics, Debian package `victoria-metrics`) started with default query
 settings (only the retention is raised, for data this old), and `sloe eval --time=T` runs
 against it at explicit times. Every expected number is computed here from the generator's
-exact per-minute counts, never from sloe's or VictoriaMetrics's output.
+exact per-minute counts, never from sloe's or VictoriaMetrics's output. Then the same rules
+run against Prometheus 2.42 backfilled from the same file, to show where the two engines
+agree (everything but uptime, to 1e-12) and where they legitimately differ.
 
 What VictoriaMetrics does differently from Prometheus 2.x, and what this test expects of it:
 
@@ -25,8 +27,8 @@ What VictoriaMetrics does differently from Prometheus 2.x, and what this test ex
   e, on VictoriaMetrics (and Prometheus 3.x) the sample at e alone. The expected uptime values
   here follow VictoriaMetrics: a minute is down when the sample at its end is 0. The totals
   over an outage are the same; windows that cut an outage differ by half a minute per edge.
-- A timeslice SLI (sum_over_time(cond[W:1m])) has exactly W/1m slices per window here, one per
-  minute.
+- A timeslice SLI has exactly one slice per minute here on both engines (sloe's subquery
+  covers (t-step, t], so the left-closed ranges of Prometheus 2.x count a boundary slice once).
 - VictoriaMetrics counts a subquery's own points against -search.maxPointsPerTimeseries (30,000
   by default) for the whole range of a range query: sloe must split the range queries of
   subquery SLIs (uptime, timeslice) so that a 30-day period works with the default.
