@@ -3,6 +3,7 @@
 #   make test       unit and command-line tests, then again under ASan+UBSan
 #   make deps       install the Debian packages the build, tests and demo need (as root)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make check-valgrind  unit, evaluator and fault tests under valgrind (part of make test)
 #   make soak       the soak test for SOAK_SECONDS (default 1800; not in make test)
 #   make format-check
 
@@ -117,6 +118,11 @@ check-tsan-serve:
 	TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 history_size=7" \
 	    SLOE_BIN=build/tsan/bin/sloe python3 tests/integration/test_serve.py --tsan
 
+# valgrind memcheck on the unit tests, the evaluator's and the fault test's sloe (and
+# evaldriver) processes: fails on any memory error or definite or indirect leak.
+check-valgrind: $(BIN)/sloe $(BUILD)/sloe-tests $(BUILD)/evaldriver
+	tests/valgrind/run.sh $(BIN)/sloe $(BUILD)/sloe-tests $(BUILD)/evaldriver
+
 test: deps
 	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
@@ -125,6 +131,7 @@ test: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory check-asan-integration
 	$(MAKE) --no-print-directory check-tsan-serve
+	$(MAKE) --no-print-directory check-valgrind
 
 # Debian packages: build (compiler, libraries), tests and fuzzing (clang, libFuzzer
 # runtime), and what the evaluator's tests and the demo run (Prometheus, Alertmanager,
@@ -132,7 +139,7 @@ test: deps
 DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
             libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libjansson-dev clang libclang-rt-14-dev \
             clang-format tzdata groff-base python3 openssl chromium fonts-dejavu-core \
-            prometheus prometheus-alertmanager victoria-metrics
+            prometheus prometheus-alertmanager victoria-metrics valgrind
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -184,4 +191,4 @@ clean:
 	rm -rf build bin
 
 .PHONY: all bench test check-unit check-integration check-asan check-asan-integration \
-        check-tsan-serve deps fuzz soak format-check clean demo
+        check-tsan-serve check-valgrind deps fuzz soak format-check clean demo

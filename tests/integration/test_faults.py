@@ -32,6 +32,8 @@ closed.
 
 Run from the repository root: python3 tests/integration/test_faults.py
 The binary comes from SLOE_BIN (default bin/sloe). Python standard library only.
+FAULTS_PROM_TIMEOUT (seconds, default 1) sets sloe's --prometheus.timeout; the stall and the
+wait for further failing cycles scale with it (make check-valgrind uses 5).
 """
 
 import json
@@ -53,6 +55,9 @@ import test_serve as ts  # noqa: E402  (Sloe, request, metric_value, wait_for)
 
 GOOD, TOTAL = 99.5, 100.0
 COMPLIANCE = GOOD / TOTAL
+# sloe's --prometheus.timeout in seconds; make check-valgrind raises it, as sloe reads the
+# 64 MiB body many times slower under valgrind.
+PROM_TIMEOUT = int(os.environ.get("FAULTS_PROM_TIMEOUT", "1"))
 HUGE = 64 * 1024 * 1024 + 4096  # past sloe's 64 MiB cap on a response body
 
 passed = failed = 0
@@ -110,7 +115,7 @@ class FakeProm:
                     if path not in ("/api/v1/query", "/api/v1/query_range"):
                         return self.send(404, b"not found", "text/plain")
                     if mode == "stall":
-                        time.sleep(3)
+                        time.sleep(3 * PROM_TIMEOUT)
                         return self.send(200, fake.body(path, form, "good"))
                     if mode == "503":
                         return self.send(503, json.dumps({
@@ -295,7 +300,7 @@ def fault(s, fp, mode, reason):
     t0 = time.monotonic()
     down = ts.wait_for(lambda: data_ok(s) == 0, 12, step=0.1)
     took = time.monotonic() - t0
-    time.sleep(4)  # several more failing cycles
+    time.sleep(max(4, 2.5 * PROM_TIMEOUT))  # several more failing cycles
     after = s.metrics()
     w.stop()
     check(f"{mode}: slo_data_ok 0 ({took:.1f}s)", down)
@@ -476,7 +481,8 @@ def main():
         f.write(RULES)
     s = ts.Sloe(tmp, "faults", [f"--rules={rules}",
                                 f"--prometheus.url=http://127.0.0.1:{fp.port}",
-                                "--evaluation-interval=1s", "--prometheus.timeout=1s"])
+                                "--evaluation-interval=1s",
+                                f"--prometheus.timeout={PROM_TIMEOUT}s"])
     try:
         s.start()
         check("sloe serve evaluates the fake Prometheus's answers (slo_data_ok 1)",
