@@ -1,5 +1,6 @@
 /* html: small helpers shared by the HTML documents sloe writes (the status page and the
- * compliance report): escaping of strings for HTML, and numbers and times as text. None of
+ * compliance report): escaping of strings for HTML, numbers and times as text, and the
+ * stylesheet rules both share. None of
  * them allocates; the ones that format into a caller's buffer return that buffer. */
 #ifndef SLOE_HTML_H
 #define SLOE_HTML_H
@@ -52,5 +53,9 @@ enum html_tfmt {
 /* Formats t (unix seconds) into buf in zone (NULL, or a zone that fails: UTC) in format fmt;
  * an empty string when it does not fit in size. Returns buf. */
 char *html_time(const char *zone, int64_t t, enum html_tfmt fmt, char *buf, size_t size);
+
+/* Writes the stylesheet rules shared by the status page and the report (the inside of a
+ * <style> element); each document writes its own rules after them. */
+void html_css(FILE *out);
 
 #endif

@@ -20,86 +20,23 @@ enum { PAGE_CHART_POINTS = 60 };
 static const double page_cw = 320, page_ch = 132;
 static const double page_px0 = 46, page_px1 = 312, page_py0 = 8, page_py1 = 112;
 
-/* The stylesheet, a rule or a few per string: one inline <style>, no external fonts. */
+/* The status page's own rules, after html_css's shared ones, in one inline <style>. */
 static const char *const page_css[] = {
-    ":root{--bg:#f5f6f8;--card:#fff;--fg:#1f2328;--muted:#5c6670;--line:#d5dbe1;"
-    "--soft:#eef1f4;--met:#1a7f37;--deg:#b08800;--warn:#bc4c00;--breach:#cf222e;"
-    "--nodata:#6e7781;--accent:#0969da;"
-    "--met-t:#dcf5e3;--deg-t:#fff6c7;--warn-t:#ffe9d6;--breach-t:#ffe3e1}\n",
-    "*{box-sizing:border-box}\n",
-    "html{-webkit-text-size-adjust:100%;text-size-adjust:100%}\n",
-    "body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,"
-    "-apple-system,\"Segoe UI\",Roboto,\"Noto Sans\",\"Helvetica Neue\",\"Liberation Sans\","
-    "Arial,sans-serif;font-variant-numeric:tabular-nums}\n",
     "a{color:var(--accent)}\n",
     "code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,\"Liberation Mono\","
     "monospace;font-size:.86em}\n",
-    ".wrap{max-width:1200px;margin:0 auto;padding:0 20px}\n",
-    ".top{background:#1f2328;color:#f0f3f6}\n",
-    ".top .wrap{display:flex;flex-wrap:wrap;align-items:baseline;gap:6px 18px;padding-top:14px;"
-    "padding-bottom:14px}\n",
-    ".brand{font-size:22px;font-weight:700;letter-spacing:.02em;margin:0}\n",
-    ".brand small{font-size:13px;font-weight:400;color:#aab4be;margin-left:8px;"
-    "letter-spacing:0}\n",
     ".top nav{margin-left:auto;font-size:14px}\n",
     ".top nav a{color:#cfe3ff;margin-left:14px}\n",
-    ".summary{background:var(--card);border-bottom:1px solid var(--line)}\n",
-    ".summary .wrap{display:flex;flex-wrap:wrap;align-items:center;gap:8px 22px;"
-    "padding-top:12px;padding-bottom:12px}\n",
-    ".evaltime{color:var(--muted);font-size:14px}\n",
-    ".counts{display:flex;flex-wrap:wrap;gap:8px;margin:0;padding:0;list-style:none}\n",
-    ".counts li{display:flex;align-items:center;gap:6px;border:1px solid var(--line);"
-    "border-radius:999px;padding:2px 12px 2px 8px;font-size:14px;background:var(--card)}\n",
-    ".counts b{font-size:16px}\n",
-    ".dot{display:inline-block;width:10px;height:10px;border-radius:50%;"
-    "background:var(--nodata);flex:none}\n",
-    ".d-met{background:var(--met)}.d-degraded{background:#e3b400}"
-    ".d-warning{background:var(--warn)}.d-breach{background:var(--breach)}\n",
-    "main{padding:8px 0 32px}\n",
-    "h2{font-size:19px;margin:0}\n",
     ".service{margin-top:22px}\n",
-    ".svc-head{display:flex;flex-wrap:wrap;align-items:center;gap:6px 14px;"
-    "padding-bottom:8px;margin-bottom:12px;border-bottom:2px solid var(--line)}\n",
-    ".svc-score{font-size:14px;color:var(--muted)}\n",
-    ".svc-score b{color:var(--fg);font-size:16px}\n",
-    ".grade{display:inline-block;border-radius:4px;padding:1px 8px;font-size:12px;"
-    "font-weight:700;text-transform:uppercase;letter-spacing:.04em;margin-left:6px;"
-    "border:1px solid}\n",
-    ".g-excellent{color:var(--met);background:var(--met-t)}"
-    ".g-pass{color:#7a5c00;background:var(--deg-t)}"
-    ".g-fail{color:var(--breach);background:var(--breach-t)}\n",
-    ".labels{display:flex;flex-wrap:wrap;gap:4px 6px}\n",
-    ".lbl{display:inline-block;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
-    "\"Liberation Mono\",monospace;font-size:12px;background:var(--soft);color:#424a53;"
-    "border-radius:4px;padding:1px 6px;overflow-wrap:anywhere}\n",
-    ".lbl.grp{background:#ddeeff;color:#0a3069}\n",
     ".empty{color:var(--muted);font-style:italic}\n",
-    ".slo{background:var(--card);border:1px solid var(--line);border-left:5px solid "
-    "var(--nodata);border-radius:8px;padding:14px 18px 12px;margin:0 0 14px;"
-    "box-shadow:0 1px 2px rgba(31,35,40,.06)}\n",
-    ".slo.s-met{border-left-color:var(--met)}.slo.s-degraded{border-left-color:#e3b400}"
-    ".slo.s-warning{border-left-color:var(--warn)}.slo.s-breach{border-left-color:var(--breach)}"
-    "\n",
-    ".slo-head{display:flex;align-items:flex-start;justify-content:space-between;gap:12px}\n",
-    ".slo-head h3{margin:0 0 4px;font-size:17px;overflow-wrap:anywhere}\n",
-    ".slo-head h3 .svc{color:var(--muted);font-weight:400}\n",
-    ".badge{flex:none;display:inline-block;border-radius:999px;padding:3px 12px;font-size:13px;"
-    "font-weight:700;letter-spacing:.03em;text-transform:uppercase;color:#fff;"
-    "background:var(--nodata);white-space:nowrap}\n",
-    ".badge.b-met{background:var(--met)}.badge.b-degraded{background:#f2c500;color:#3d2e00}"
-    ".badge.b-warning{background:var(--warn)}.badge.b-breach{background:var(--breach)}\n",
-    ".desc{margin:4px 0 0;color:var(--muted);overflow-wrap:anywhere}\n",
     ".stale{margin:8px 0 0;padding:6px 10px;border-radius:6px;background:var(--soft);"
     "color:#424a53;font-size:13px;overflow-wrap:anywhere}\n",
     ".panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:14px;"
     "margin-top:12px}\n",
     ".panel{border:1px solid var(--soft);border-radius:6px;padding:10px 12px;min-width:0}\n",
-    ".slo h4{margin:0;font-size:12px;font-weight:600;color:var(--muted);"
-    "text-transform:uppercase;letter-spacing:.05em}\n",
     ".big{font-size:26px;font-weight:650;line-height:1.25;margin:2px 0 6px;"
     "white-space:nowrap}\n",
     ".big small{font-size:14px;font-weight:500;color:var(--muted);margin-left:6px}\n",
-    ".big.neg{color:var(--breach)}\n",
     ".scale{display:block;width:100%;height:18px}\n",
     ".ends{display:flex;justify-content:space-between;font-size:11px;color:var(--muted)}\n",
     ".lines{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;"
@@ -115,17 +52,8 @@ static const char *const page_css[] = {
     ".bar.f-neg span{background:repeating-linear-gradient(135deg,var(--breach) 0 6px,"
     "#e5534b 6px 12px)}\n",
     ".sub{margin:6px 0 0;font-size:13px;color:var(--muted)}\n",
-    ".sub b{color:var(--fg);font-weight:600}\n",
     ".sub .neg{color:var(--breach);font-weight:600}\n",
     ".chart{display:block;width:100%;height:auto;max-height:170px;margin-top:4px}\n",
-    ".chart text{font-size:10px;fill:var(--muted);font-family:inherit}\n",
-    ".chart .grid{stroke:var(--line);stroke-width:1}\n",
-    ".chart .zero{stroke:var(--breach);stroke-width:1.2;stroke-dasharray:4 3}\n",
-    ".chart .nowl{stroke:var(--muted);stroke-width:1;stroke-dasharray:2 3}\n",
-    ".chart .area{fill:var(--accent);fill-opacity:.12;stroke:none}\n",
-    ".chart .line{fill:none;stroke:var(--accent);stroke-width:2;stroke-linejoin:round}\n",
-    ".chart .line.neg{stroke:var(--breach)}.chart .area.neg{fill:var(--breach)}\n",
-    ".chart .pt{fill:var(--accent)}.chart .pt.neg{fill:var(--breach)}\n",
     ".chart .nodata{font-size:12px;font-style:italic}\n",
     ".lower{display:flex;flex-wrap:wrap;align-items:flex-start;gap:12px 24px;margin-top:12px}\n",
     ".burnbox{min-width:0;max-width:100%;flex:1 1 560px}\n",
@@ -133,7 +61,6 @@ static const char *const page_css[] = {
     ".burnbox h4,.alerts h4{margin-bottom:4px}\n",
     ".slo h4 span{text-transform:none;letter-spacing:0;font-weight:400}\n",
     "table.burn{border-collapse:collapse;font-size:13px;width:100%}\n",
-
     ".burn th,.burn td{padding:3px 8px;text-align:right;border-bottom:1px solid var(--soft);"
     "white-space:nowrap}\n",
     ".burn thead th{font-weight:600;border-bottom:1px solid var(--line)}\n",
@@ -144,7 +71,6 @@ static const char *const page_css[] = {
     ".burn td.hot-page{background:var(--breach-t);color:#a40e26;font-weight:700}\n",
     ".burn td.hot-ticket{background:var(--warn-t);color:#953800;font-weight:700}\n",
     ".alerts{display:flex;flex-direction:column;gap:6px;flex:0 0 250px}\n",
-
     ".al{display:block;font-size:13px;border:1px solid var(--line);"
     "border-radius:6px;padding:3px 10px}\n",
     ".al.on{border-color:var(--breach);background:var(--breach-t);color:#a40e26;"
@@ -152,26 +78,11 @@ static const char *const page_css[] = {
     ".al.on.t{border-color:var(--warn);background:var(--warn-t);color:#953800}\n",
     ".al.off{color:var(--muted)}\n",
     ".al.held{border-style:dashed}\n",
-    ".meta{display:flex;flex-wrap:wrap;gap:2px 20px;margin:12px 0 0;padding-top:8px;"
-    "border-top:1px solid var(--soft);font-size:13px;color:var(--muted)}\n",
-    ".meta div{display:flex;gap:5px}\n",
-    ".meta dt{font-weight:600}\n",
-    ".meta dd{margin:0;color:var(--fg);overflow-wrap:anywhere}\n",
     "table.ov{width:100%;border-collapse:collapse;background:var(--card);font-size:14px;"
     "border:1px solid var(--line);border-radius:8px}\n",
-    ".ovbox{overflow-x:auto;margin-top:18px}\n",
-    ".ov caption{text-align:left;font-size:19px;font-weight:700;padding:0 0 8px}\n",
-    ".ov th,.ov td{padding:6px 10px;text-align:left;border-bottom:1px solid var(--soft);"
-    "vertical-align:middle}\n",
-    ".ov thead th{font-size:12px;color:var(--muted);text-transform:uppercase;"
-    "letter-spacing:.05em;border-bottom:1px solid var(--line);white-space:nowrap}\n",
     ".ov td.n{text-align:right;white-space:nowrap}\n",
-    ".ov .st{display:inline-flex;align-items:center;gap:6px;white-space:nowrap}\n",
     ".ov .neg,.ov .firing{color:var(--breach);font-weight:600}\n",
     ".ov a{text-decoration:none}\n",
-    ".ov a:hover{text-decoration:underline}\n",
-    "footer.foot{color:var(--muted);font-size:13px;border-top:1px solid var(--line);"
-    "padding:14px 0 28px}\n",
     "@media (max-width:640px){.wrap{padding:0 12px}.slo{padding:12px}"
     ".big{font-size:22px}.top nav{margin-left:0}.top nav a{margin:0 14px 0 0}"
     ".ov .hide-s{display:none}.ov th,.ov td{padding:6px;font-size:13px}"
@@ -849,6 +760,7 @@ void page_write(const struct eval_state *s, int64_t now, const char *version, FI
     if (counts[BUDGET_BREACH] > 0)
         fprintf(out, ", %zu in breach", counts[BUDGET_BREACH]);
     fputs(")</title>\n<style>\n", out);
+    html_css(out);
     for (size_t i = 0; i < sizeof(page_css) / sizeof(page_css[0]); i++)
         fputs(page_css[i], out);
     fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">"
