@@ -1,7 +1,7 @@
 /* html: small helpers shared by the HTML documents sloe writes (the status page and the
  * compliance report): escaping of strings for HTML, numbers and times as text, and the
- * stylesheet rules both share. None of
- * them allocates; the ones that format into a caller's buffer return that buffer. */
+ * stylesheet rules both share. None of them allocates; the ones that format into a caller's
+ * buffer return that buffer. */
 #ifndef SLOE_HTML_H
 #define SLOE_HTML_H
 
