@@ -59,9 +59,32 @@ $(BUILD)/evaldriver: $(LIB_OBJ) $(BUILD)/tests/integration/evaldriver.o
 $(BUILD)/bench_render: $(LIB_OBJ) $(BUILD)/tests/bench/bench_render.o
 	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
 
-# Benchmarks print figures; they assert nothing (speed is measured here, not in tests).
-bench: $(BUILD)/bench_render
+# The remote read benchmark's messages (tests/bench/prompb.proto) and snappy go into the
+# benchmark tool only, never into bin/sloe.
+PROMPB_OBJ = $(BUILD)/gen/prompb.pb-c.o
+
+$(BUILD)/gen/prompb.pb-c.c $(BUILD)/gen/prompb.pb-c.h &: tests/bench/prompb.proto
+	@mkdir -p $(@D)
+	protoc-c --c_out=$(@D) -Itests/bench $<
+
+$(PROMPB_OBJ): $(BUILD)/gen/prompb.pb-c.c
+	$(CC) $(ALLFLAGS) -Wno-pedantic -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
+
+$(BUILD)/tests/bench/bench_read.o: | $(BUILD)/gen/prompb.pb-c.h $(BUILD)/gen/metrics.pb-c.h
+
+$(BUILD)/bench_read: $(LIB_OBJ) $(PROMPB_OBJ) $(BUILD)/tests/bench/bench_read.o
+	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs snappy)
+
+# Benchmarks print figures; they assert nothing (speed is measured here, not in tests),
+# except that bench_read.py fails when remote read and query_range disagree on the data.
+# BENCH_READ_G routes, BENCH_READ_DAYS days of data (the TSDB is cached under build/).
+BENCH_READ_G    ?= 100
+BENCH_READ_DAYS ?= 31
+
+bench: $(BUILD)/bench_render $(BUILD)/bench_read
 	$(BUILD)/bench_render 10000
+	BENCH_READ=$(BUILD)/bench_read BENCH_READ_CACHE=$(BUILD)/bench-read \
+	    python3 tests/bench/bench_read.py --routes=$(BENCH_READ_G) --days=$(BENCH_READ_DAYS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -82,7 +105,7 @@ $(LIB_OBJ) $(MAIN_OBJ) $(TEST_OBJ) $(BUILD)/tests/integration/evaldriver.o \
     | $(BUILD)/gen/metrics.pb-c.h
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/integration/evaldriver.d \
-    $(BUILD)/tests/bench/bench_render.d
+    $(BUILD)/tests/bench/bench_render.d $(BUILD)/tests/bench/bench_read.d
 
 # The tests find the binary under test through SLOE_BIN.
 check-unit: $(BIN)/sloe $(BUILD)/sloe-tests
@@ -139,7 +162,7 @@ test: deps
 DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
             libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libjansson-dev clang libclang-rt-14-dev \
             clang-format tzdata groff-base python3 openssl chromium fonts-dejavu-core \
-            prometheus prometheus-alertmanager victoria-metrics valgrind
+            prometheus prometheus-alertmanager victoria-metrics valgrind libsnappy-dev
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
