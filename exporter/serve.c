@@ -62,9 +62,19 @@ struct serve_counters {
     uint64_t eval_count;
 };
 
+/* web-config's rate_limit: a token bucket shared by every request. It starts full with burst
+ * tokens and gains one each interval; a request without a token gets 429. */
+struct serve_limit {
+    pthread_mutex_t lock;
+    bool on;
+    double interval, burst; /* seconds a token takes; the most tokens kept */
+    double tokens, last;    /* tokens at monotonic time last */
+};
+
 struct serve {
     const struct serve_config *cfg;
     struct webcfg *web;
+    struct serve_limit limit;
     struct MHD_Daemon *mhd;
     pthread_t eval_thread;
 
@@ -554,6 +564,42 @@ static enum MHD_Result serve_page(struct MHD_Connection *conn, struct serve *sv,
     return ret;
 }
 
+/* Takes a token when one is there and returns 0; else returns the seconds until the next. */
+static double serve_limit_take(struct serve_limit *l)
+{
+    pthread_mutex_lock(&l->lock);
+    double now = serve_mono();
+    l->tokens += (now - l->last) / l->interval;
+    if (l->tokens > l->burst)
+        l->tokens = l->burst;
+    l->last = now;
+    double wait = 0;
+    if (l->tokens >= 1)
+        l->tokens -= 1;
+    else
+        wait = (1 - l->tokens) * l->interval;
+    pthread_mutex_unlock(&l->lock);
+    return wait;
+}
+
+static enum MHD_Result serve_too_many(struct MHD_Connection *conn, struct serve *sv, double wait)
+{
+    static const char text[] = "too many requests: the web config's rate_limit is reached; "
+                               "retry later\n";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    char retry[32];
+    snprintf(retry, sizeof(retry), "%.0f", ceil(wait));
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(r, "Retry-After", retry);
+    serve_headers(sv, r);
+    enum MHD_Result ret = MHD_queue_response(conn, 429, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_size, void **con_cls)
@@ -569,6 +615,11 @@ static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *conn, con
     if (*upload_size != 0) {
         *upload_size = 0;
         return MHD_YES;
+    }
+    if (sv->limit.on) {
+        double wait = serve_limit_take(&sv->limit);
+        if (wait > 0)
+            return serve_too_many(conn, sv, wait);
     }
     if (sv->web != NULL && webcfg_tls_enabled(sv->web) &&
         webcfg_client_auth(sv->web) != WEBCFG_CLIENT_AUTH_NONE) {
@@ -692,6 +743,7 @@ int serve_run(const struct serve_config *cfg)
     sv.start_time = serve_wall();
     pthread_mutex_init(&sv.lock, NULL);
     pthread_mutex_init(&sv.reload_lock, NULL);
+    pthread_mutex_init(&sv.limit.lock, NULL);
     pthread_cond_init(&sv.wake, NULL);
     int rc = 1;
 
@@ -722,6 +774,14 @@ int serve_run(const struct serve_config *cfg)
                     err, NULL);
             rules_set_free(set);
             return 1;
+        }
+        int64_t interval_ms;
+        unsigned burst;
+        if (webcfg_rate_limit(sv.web, &interval_ms, &burst)) {
+            sv.limit.on = true;
+            sv.limit.interval = (double)interval_ms / 1000;
+            sv.limit.burst = sv.limit.tokens = burst;
+            sv.limit.last = serve_mono();
         }
     }
     struct prom_error perr;

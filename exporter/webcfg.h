@@ -98,7 +98,7 @@ const struct webcfg_header *webcfg_headers(const struct webcfg *c, size_t *n);
 bool webcfg_http2(const struct webcfg *c);
 
 /* rate_limit: returns true and fills the refill interval and burst when a limit is set (an
- * interval above 0); the server is the one to enforce it. */
+ * interval above 0); serve.c enforces it. */
 bool webcfg_rate_limit(const struct webcfg *c, int64_t *interval_ms, unsigned *burst);
 
 /* Whether requests need basic authentication (basic_auth_users is not empty). */

@@ -472,6 +472,39 @@ def abuse(s):
     check("abuse: sloe keeps running", s.proc.poll() is None, s.stderr()[-500:])
 
 
+def rate_limit(tmp, fp, rules):
+    """web-config rate_limit: burst 3, a token a second, for every request; 429 with
+    Retry-After past it, and a token back after a second."""
+    web = os.path.join(tmp, "web-rate.yml")
+    with open(web, "w") as f:
+        f.write("rate_limit:\n  interval: 1s\n  burst: 3\n")
+    r = ts.Sloe(tmp, "rate", [f"--rules={rules}", f"--prometheus.url=http://127.0.0.1:{fp.port}",
+                              "--evaluation-interval=1h", f"--web.config.file={web}"])
+    try:
+        r.start(ready=False)
+        time.sleep(3.5)  # the bucket is full again, whatever the start-up used
+        got = []
+        for _ in range(6):
+            try:
+                got.append(ts.request(r.port, "/-/healthy", timeout=5))
+            except OSError as e:
+                got.append(e)
+        codes = [getattr(g, "status", repr(g)) for g in got]
+        check(f"rate_limit: 3 requests pass, the next 3 get 429 ({codes})",
+              codes == [200, 200, 200, 429, 429, 429])
+        last = got[-1]
+        check("rate_limit: the 429 says Retry-After: 1 and why",
+              getattr(last, "headers", {}).get("retry-after") == "1" and
+              b"rate_limit" in getattr(last, "body", b""), str(last))
+        time.sleep(1.2)
+        codes = [ts.status_of(r.port, "/metrics", timeout=5) for _ in range(2)]
+        check(f"rate_limit: a second later one more passes ({codes})", codes == [200, 429])
+        rc, _ = r.stop()
+        check("rate_limit: sloe exits 0", rc == 0, r.stderr()[-300:])
+    finally:
+        r.kill()
+
+
 def main():
     t_all = time.monotonic()
     fp = FakeProm()
@@ -498,6 +531,7 @@ def main():
             benign(s, fp, mode)
         fp.set("good")
         abuse(s)
+        rate_limit(tmp, fp, rules)
         check("no sanitizer report on sloe's stderr", not ts.SAN_RE.search(s.stderr()),
               s.stderr()[-1500:])
         rc, took = s.stop()
