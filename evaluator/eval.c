@@ -548,6 +548,29 @@ static bool eval_point_counts(const struct rules_slo *slo, const struct eval_poi
     return true;
 }
 
+/* True when the query's value is a per-second rate: it calls rate() (not irate()). An events
+ * query may be written either way, as in Sloth (rate) or as counts (increase); the history
+ * adds intervals of 1 minute, 5 minutes and 1 hour, so a rate must become the interval's
+ * event count (rate times the interval's seconds, which is what increase() returns) or the
+ * short intervals of the last hours would weigh as much as whole hours. */
+static bool eval_is_rate(const char *q)
+{
+    for (const char *p = strstr(q, "rate"); p != NULL; p = strstr(p + 1, "rate")) {
+        if (p > q) {
+            char c = p[-1];
+            if (c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9'))
+                continue; /* irate, error_rate, ... */
+        }
+        const char *r = p + 4;
+        while (*r == ' ' || *r == '\t' || *r == '\n')
+            r++;
+        if (*r == '(')
+            return true;
+    }
+    return false;
+}
+
 /* Points per range query, under Prometheus' limit of 11,000. */
 enum { EVAL_CHUNK_POINTS = 10000 };
 
@@ -593,6 +616,10 @@ static int eval_collect(struct eval_state *s, size_t i, int64_t step, int64_t st
     int rc = -1;
     if (eval_queries(slo, es->le, window, fstep, &qa_arena, &qa, &qb, &a_is_good) != 0)
         goto out;
+    /* Events queries that return rates are turned into counts over the fetched interval. */
+    bool events = slo->sli.kind == RULES_SLI_EVENTS;
+    double scale_a = events && eval_is_rate(qa) ? (double)fstep : 1;
+    double scale_b = events && qb != NULL && eval_is_rate(qb) ? (double)fstep : 1;
     int64_t chunk = eval_chunk_points(slo, fstep);
     for (int64_t cs = start - step + fstep; cs <= end; cs += fstep * chunk) {
         int64_t ce = cs + fstep * (chunk - 1);
@@ -629,7 +656,10 @@ static int eval_collect(struct eval_state *s, size_t i, int64_t step, int64_t st
             for (size_t p = 0; p < n_pts; p++) {
                 int64_t t = cs + (int64_t)p * fstep;
                 double bad, total;
-                if (!eval_point_counts(slo, &groups[gi].pts[p], a_is_good, fstep, &bad, &total))
+                struct eval_point pt = groups[gi].pts[p];
+                pt.a *= scale_a;
+                pt.b *= scale_b;
+                if (!eval_point_counts(slo, &pt, a_is_good, fstep, &bad, &total))
                     continue;
                 size_t b = (size_t)(((t + step - 1) / step * step - start) / step);
                 if (b >= n_buckets)

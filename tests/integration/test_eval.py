@@ -368,6 +368,11 @@ def q_inc(sel, by=""):
     return f"sum{' by (' + by + ')' if by else ''}(increase(http_requests_total{sel}[{{{{.window}}}}]))"
 
 
+def q_rate(sel, by=""):
+    """The documented form (interface.md, Sloth): a per-second rate over the window."""
+    return f"sum{' by (' + by + ')' if by else ''}(rate(http_requests_total{sel}[{{{{.window}}}}]))"
+
+
 NATIVE = """version: sloe/v1
 services:
   - name: checkout
@@ -458,6 +463,15 @@ def all_rules():
     s.append("      - name: availability\n        objective: 99.9\n        warning: 99.7\n"
              "        minimum: 99.5\n        window: 30d\n        sli:\n"
              + ev(good_co, tot_co, "good"))
+    # the same SLO written with rate(): sloe must count events, not add up per-second rates
+    # of intervals of different lengths (1 minute, 5 minutes, 1 hour)
+    s.append("      - name: availability-rate\n        objective: 99.9\n        window: 30d\n"
+             "        sli:\n" + ev(q_rate('{job="checkout",code!~"5.."}'),
+                                   q_rate('{job="checkout"}'), "good"))
+    s.append("      - name: by-route-rate\n        objective: 99.9\n        window: 30d\n"
+             "        group_by: [route]\n        sli:\n"
+             + ev(q_rate('{job="checkout",code=~"5.."}', "route"),
+                  q_rate('{job="checkout"}', "route")))
     s.append("      - name: by-route\n        objective: 99.9\n        warning: 99.7\n"
              "        minimum: 99.5\n        window: 30d\n        group_by: [route]\n"
              "        sli:\n" + ev(q_inc('{job="checkout",code=~"5.."}', "route"),
@@ -678,6 +692,10 @@ def specs_for(ds, bds):
         "raw": S("batch", "raw-errors", raw_b, raw_t, 80, counts=False),
         "batch-events": S("batch", "events", bb, bt, 80),
     }
+    sp["availability-rate"] = S("checkout", "availability-rate", co_b, co_t, 99.9, labels=team)
+    for r, (b, t) in routes.items():
+        sp["by-route-rate " + r] = S("checkout", "by-route-rate", b, t, 99.9,
+                                     labels=dict(team, route=r))
     for r, (b, t) in routes.items():
         sp["by-route " + r] = S("checkout", "by-route", b, t, 99.9, 99.7, 99.5,
                                 labels=dict(team, route=r))
@@ -756,6 +774,15 @@ def run(prom, ds, bds, rules):
     s = fmt_res["sloth", T_MAIN]
     check("1. Sloth labels: service labels kept", s is not None and s.get("labels", {}).get(
         "team") == "payments", repr(s and s.get("labels")))
+
+    # ---- 1b. rate() queries count the same events as increase() ones ----
+    for T in times:
+        a = one(results[T], "checkout", "availability")
+        r = one(results[T], "checkout", "availability-rate")
+        ok = a is not None and r is not None and all(
+            near(r.get(k), a.get(k), 1e-6) for k in ("compliance", "error_budget_remaining"))
+        check(f"1b. rate() form: the compliance and budget of the increase() form @{rel(T)}", ok,
+              f"rate {r and r.get('compliance')!r}, increase {a and a.get('compliance')!r}")
 
     # ---- 2. alerts at the incidents ----
     nat = {T: fmt_res["native", T] for T in times}
