@@ -78,13 +78,18 @@ $(BUILD)/bench_read: $(LIB_OBJ) $(PROMPB_OBJ) $(BUILD)/tests/bench/bench_read.o
 # Benchmarks print figures; they assert nothing (speed is measured here, not in tests),
 # except that bench_read.py fails when remote read and query_range disagree on the data.
 # BENCH_READ_G routes, BENCH_READ_DAYS days of data (the TSDB is cached under build/).
+# bench_scale: samples Prometheus touches per cycle for sloe vs Sloth- and Pyrra-style rules,
+# accuracy and start-up over 31 days x BENCH_SCALE_ROUTES routes (default 1000; the TSDB is
+# generated once, a few minutes, and kept under build/bench-scale/). It fails only when
+# sloe's compliance is off by more than 1 % of the error budget.
 BENCH_READ_G    ?= 100
 BENCH_READ_DAYS ?= 31
 
-bench: $(BUILD)/bench_render $(BUILD)/bench_read
+bench: $(BUILD)/bench_render $(BUILD)/bench_read $(BIN)/sloe $(BUILD)/evaldriver
 	$(BUILD)/bench_render 10000
 	BENCH_READ=$(BUILD)/bench_read BENCH_READ_CACHE=$(BUILD)/bench-read \
 	    python3 tests/bench/bench_read.py --routes=$(BENCH_READ_G) --days=$(BENCH_READ_DAYS)
+	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/bench/bench_scale.py
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
