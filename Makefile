@@ -127,7 +127,7 @@ check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_alerts.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_docker.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_e2e.py
-	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_vm.py
+	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_vm.py
 
 SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"

@@ -7,9 +7,12 @@ that appears and vanishes) is imported into a real single-node VictoriaMetrics
 (/usr/bin/victoria-metrics, Debian package `victoria-metrics`) started with default query
 settings (only the retention is raised, for data this old), and `sloe eval --time=T` runs
 against it at explicit times. Every expected number is computed here from the generator's
-exact per-minute counts, never from sloe's or VictoriaMetrics's output. Then the same rules
-run against Prometheus 2.42 backfilled from the same file, to show where the two engines
-agree (everything but uptime, to 1e-12) and where they legitimately differ.
+exact per-minute counts, never from sloe's or VictoriaMetrics's output. build/evaldriver then
+steps one evaluator a minute at a time (the steady-state path of sloe serve: only the new
+minutes are fetched), `sloe serve` evaluates live data imported up to 30 minutes from now
+(its /api/v1/slos and /metrics are checked), and the same rules run against Prometheus 2.42
+backfilled from the same file, to show where the two engines agree (everything but uptime,
+to 1e-12) and where they legitimately differ.
 
 What VictoriaMetrics does differently from Prometheus 2.x, and what this test expects of it:
 
@@ -35,7 +38,7 @@ What VictoriaMetrics does differently from Prometheus 2.x, and what this test ex
 - The query result cache (on by default) is reset after the import.
 
 Run from the repository root: python3 tests/integration/test_vm.py (after make).
-The binary comes from SLOE_BIN (default bin/sloe).
+The binaries come from SLOE_BIN (default bin/sloe) and EVALDRIVER (default build/evaldriver).
 Prints one line per check and ends with "N passed, N failed"; exits 1 when a check fails.
 A missing victoria-metrics binary is a failure: install it with `make deps`.
 """
@@ -60,6 +63,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import promlab as pl  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
+DRIVER = os.environ.get("EVALDRIVER", "build/evaldriver")
 VM_BIN = os.environ.get("VICTORIA_METRICS", "/usr/bin/victoria-metrics")
 
 END = 1767225600  # 2026-01-01T00:00:00Z, the end of the data
@@ -373,7 +377,7 @@ def events(kind, a, b):
             f"            total_query: '{b}'\n")
 
 
-def rules_text():
+def rules_text(canary=True):
     bad_co, tot_co = q_inc('{job="checkout",code=~"5.."}'), q_inc('{job="checkout"}')
     good_co = q_inc('{job="checkout",code!~"5.."}')
     s = ["version: sloe/v1\nservices:\n  - name: checkout\n    slos:\n"]
@@ -390,9 +394,11 @@ def rules_text():
              + events("bad", bad_co, tot_co))
     s.append("      - name: month-shanghai\n        objective: 99.9\n        window: month\n"
              "        timezone: Asia/Shanghai\n" + events("bad", bad_co, tot_co))
-    s.append("  - name: canary\n    slos:\n      - name: availability\n        objective: 99\n"
-             "        window: 30d\n"
-             + events("bad", q_inc('{job="canary",code=~"5.."}'), q_inc('{job="canary"}')))
+    if canary:
+        s.append("  - name: canary\n    slos:\n      - name: availability\n        objective: 99\n"
+                 "        window: 30d\n"
+                 + events("bad", q_inc('{job="canary",code=~"5.."}'),
+                          q_inc('{job="canary"}')))
     # subquery SLIs, 30-day periods: VictoriaMetrics's default limit of 30,000 points per
     # series counts the subquery's points over the whole range of a range query
     for name, window in (("uptime", "30d"), ("uptime-7d", "7d")):
@@ -597,11 +603,176 @@ def cross(prom, vm, ds, rules):
               "; ".join(mism[:5]))
 
 
+def steady(vm, ds, rules):
+    """build/evaldriver keeps one evaluator and steps it a minute at a time into the night
+    incident: after the first full fetch each cycle asks VictoriaMetrics only for the new
+    minutes (one range query per query of an SLO: 2 for events, latency and timeslice, 1 for
+    uptime; 14 for these rules, the canary left out: its series vanished long before, so a
+    steady cycle finds none in the last minutes and reports no data, which a fresh eval of
+    the whole period does not), and every cycle equals a fresh sloe eval and the expected
+    values."""
+    sp = specs_for(ds)
+    T0 = ds.meta["incidents"][0]["start"] - 3 * MIN
+    err = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([DRIVER, f"--prometheus.url={vm.url}", f"--rules={rules}"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                            text=True, bufsize=1)
+    try:
+        pages = []
+        prev = 0
+        for k in range(8):
+            T = T0 + 60 * k
+            proc.stdin.write(f"eval {T}\n")
+            proc.stdin.flush()
+            a, b = proc.stdout.readline(), proc.stdout.readline()
+            if not a or not b:
+                err.seek(0)
+                check(f"evaldriver cycle {k}", False, f"died: {err.read()[-800:]}")
+                break
+            res, stats = json.loads(a), json.loads(b)
+            q = stats["queries"]
+            new, prev = q.get("ok", 0) - prev, q.get("ok", 0)
+            bad = {kk: v for kk, v in q.items() if kk != "ok" and v}
+            check(f"steady cycle {k} @{rel(T)}: {new} queries, none failed",
+                  stats["failed"] == 0 and not bad and (k == 0 or new == 14), repr(stats))
+            rc, fresh, _ = sloe_eval(rules, T, vm.url)
+            for key in ("availability", "by-route /pay", "slices", "uptime-7d"):
+                spec = sp[key]
+                got = one(res, spec.service, spec.slo, **spec.labels)
+                f1 = one(fresh, spec.service, spec.slo, **spec.labels)
+                diffs = same(got, f1) if got and f1 else ["missing"]
+                mism = compare(spec, got, T)[0] if got else ["missing"]
+                check(f"steady cycle {k} @{rel(T)} {spec.name()}: equals a fresh sloe eval "
+                      "and the expected values", not diffs and not mism,
+                      "; ".join((diffs + mism)[:5]))
+            g = one(res, "checkout", "availability")
+            pages.append((g or {}).get("alerts", {}).get("page"))
+        want = [expected(sp["availability"], T0 + 60 * k)["alerts"]["page"] for k in range(8)]
+        check(f"steady: the page alert switches on during the incident ({want})",
+              pages == want and not want[0] and want[-1], f"got {pages}")
+    finally:
+        if proc.poll() is None:
+            proc.stdin.write("quit\n")
+            proc.stdin.close()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        text = err.read()
+        err.close()
+    check("evaldriver exits 0, no sanitizer report", proc.returncode == 0 and
+          not SAN_RE.search(text), f"rc {proc.returncode}: {text[-800:]}")
+
+
+LIVE_RULES = """version: sloe/v1
+services:
+  - name: live
+    slos:
+      - name: availability
+        objective: 99
+        window: 1d
+        sli:
+          events:
+            bad_query: 'sum(increase(http_requests_total{job="live",code=~"5.."}[{{.window}}]))'
+            total_query: 'sum(increase(http_requests_total{job="live"}[{{.window}}]))'
+"""
+
+
+def serve(vm, tmp):
+    """sloe serve against VictoriaMetrics at the current time: two days of data ending 30
+    minutes from now (an error burst started 30 minutes ago), imported; the daemon's
+    /api/v1/slos and /metrics must give the expected values at its evaluation time."""
+    now = int(time.time())
+    le = now - now % 60 + 30 * MIN
+    ls = le - 2 * DAY
+    burst = le - HOUR
+
+    def bad(t):
+        return 12 if t >= burst else (1 if (t // 60) % 97 == 0 else 0)
+
+    om = os.path.join(tmp, "live.om")
+    lds = pl.write_openmetrics(om, ls, le, [
+        pl.Counter("http_requests_total", {"job": "live", "code": "200"},
+                   lambda t: 100 - bad(t)),
+        pl.Counter("http_requests_total", {"job": "live", "code": "500"}, bad)])
+    import_openmetrics(vm, om)
+    vm.get("/internal/force_flush")
+    n, deadline = None, time.monotonic() + 30
+    while time.monotonic() < deadline:
+        n = vm.value('sum(count_over_time(http_requests_total{job="live"}[3d]))', le)
+        if n == lds.samples_written:
+            break
+        time.sleep(0.2)
+    check(f"VM: live data ({lds.samples_written} samples up to now + 30m) queryable",
+          n == lds.samples_written, f"count {n}")
+    vm.get("/internal/resetRollupResultCache")
+    rules = os.path.join(tmp, "live.yaml")
+    with open(rules, "w") as f:
+        f.write(LIVE_RULES)
+    port = pl.free_port()
+    errp = os.path.join(tmp, "serve.stderr")
+    with open(errp, "wb") as err:
+        proc = subprocess.Popen([SLOE, "serve", f"--rules={rules}",
+                                 f"--prometheus.url={vm.url}", "--evaluation-interval=2s",
+                                 f"--web.listen-address=127.0.0.1:{port}"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err, preexec_fn=pl._die_with_parent)
+    try:
+        got, deadline = None, time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/slos",
+                                            timeout=5) as r:
+                    doc = json.load(r)
+                got = one(doc, "live", "availability")
+                if got and got.get("data_ok"):
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        T = (got or {}).get("last_evaluation")
+        check("sloe serve: /api/v1/slos has the live SLO evaluated (data_ok true) at the "
+              "current minute", got is not None and got.get("data_ok") is True
+              and isinstance(T, int) and abs(T - time.time()) < 120,
+              f"{got and {k: got.get(k) for k in ('data_ok', 'error', 'last_evaluation')}}")
+        if got and got.get("data_ok"):
+            b = lds.select("http_requests_total", job="live", code="500")
+            t = lds.select("http_requests_total", job="live")
+            spec = Spec("live", "availability", b, t, 99, window=DAY, origin=ls)
+            mism, x = compare(spec, got, T)
+            check(f"sloe serve @now: compliance {x['compliance']:.6f}, burn 5m/30m/1h "
+                  f"{x['windows']['5m']['burn_rate']:.2f}/{x['windows']['30m']['burn_rate']:.2f}/"
+                  f"{x['windows']['1h']['burn_rate']:.2f}, page {x['alerts']['page']}",
+                  not mism, "; ".join(mism[:6]))
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            m = re.search(r'^slo_compliance_ratio\{service="live",slo="availability"\} (\S+)$',
+                          text, re.M)
+            check("sloe serve: /metrics slo_compliance_ratio equals the JSON compliance",
+                  m is not None and float(m.group(1)) == got["compliance"],
+                  m.group(0) if m else text[:300])
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with open(errp, errors="replace") as f:
+            text = f.read()
+    check("sloe serve exits 0 on SIGTERM, no sanitizer report",
+          proc.returncode == 0 and not SAN_RE.search(text), f"rc {proc.returncode}: "
+          f"{text[-800:]}")
+
+
 def main():
     pl.handle_sigterm()
     t_all = time.monotonic()
-    if not os.access(SLOE, os.X_OK):
-        print(f"missing binary {SLOE}: run make")
+    if not os.access(SLOE, os.X_OK) or not os.access(DRIVER, os.X_OK):
+        print(f"missing binary {SLOE} or {DRIVER}: run make bin/sloe build/evaldriver")
         print("0 passed, 1 failed")
         return 1
     if not os.access(VM_BIN, os.X_OK):
@@ -637,6 +808,11 @@ def main():
             vm.get("/internal/resetRollupResultCache")
             engine_facts(vm, ds)
             run(vm, ds, rules)
+            rules2 = os.path.join(tmp, "no-canary.yaml")
+            with open(rules2, "w") as f:
+                f.write(rules_text(canary=False))
+            steady(vm, ds, rules2)
+            serve(vm, tmp)
             t0 = time.monotonic()
             pl.backfill(om, os.path.join(tmp, "tsdb"))
             with pl.Prometheus(os.path.join(tmp, "tsdb")) as prom:
