@@ -1,7 +1,10 @@
 /* bench_render: how long building and rendering /metrics takes for many SLOs, and how many
  * bytes each series costs, in every format. Prints figures; asserts nothing.
  *
- *   bench_render [N_SLOS]        (default 10000) */
+ *   bench_render [--dump DIR] [N_SLOS]        (default 10000)
+ *
+ * --dump writes each format's exposition to DIR/metrics.{txt,om,pb}, so that a change to the
+ * writers can be checked to leave the output byte for byte the same (compare checksums). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +49,30 @@ static double bench_render(const struct expo_set *e, int fmt, size_t *size)
     return best;
 }
 
+/* Writes len bytes of buf to dir/name; returns 0 or -1 (with a message). */
+static int bench_dump(const char *dir, const char *name, const char *buf, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "bench: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    size_t n = argc > 1 ? (size_t)atol(argv[1]) : 10000;
-    if (n == 0 || n > 10000) {
-        fprintf(stderr, "usage: bench_render [N_SLOS <= 10000]\n");
+    const char *dump = NULL;
+    int arg = 1;
+    if (argc > 2 && strcmp(argv[1], "--dump") == 0) {
+        dump = argv[2];
+        arg = 3;
+    }
+    size_t n = argc > arg ? (size_t)atol(argv[arg]) : 10000;
+    if (n == 0 || n > 10000 || argc > arg + 1) {
+        fprintf(stderr, "usage: bench_render [--dump DIR] [N_SLOS <= 10000]\n");
         return 2;
     }
     /* Services of 100 SLOs each, with labels like a real rule set's. */
@@ -104,6 +126,7 @@ int main(int argc, char **argv)
     printf("  compute results     %8.1f ms\n", compute * 1e3);
     printf("  build families      %8.1f ms\n", build * 1e3);
     static const char *const names[] = {"text 0.0.4", "OpenMetrics", "protobuf"};
+    static const char *const files[] = {"metrics.txt", "metrics.om", "metrics.pb"};
     for (int fmt = 0; fmt < 3; fmt++) {
         size_t size = 0;
         double took = bench_render(e, fmt, &size);
@@ -117,6 +140,8 @@ int main(int argc, char **argv)
         else if (expo_pb_write(e, f) != 0)
             fprintf(stderr, "bench: protobuf rendering failed\n");
         fclose(f);
+        if (dump != NULL && bench_dump(dump, files[fmt], buf, len) != 0)
+            return 1;
         void *gz = NULL;
         size_t gz_len = 0;
         double g0 = bench_now();
