@@ -1,10 +1,15 @@
 /* bench_render: how long building and rendering /metrics takes for many SLOs, and how many
  * bytes each series costs, in every format. Prints figures; asserts nothing.
  *
- *   bench_render [--dump DIR] [N_SLOS]        (default 10000)
+ *   bench_render [--distinct] [--dump DIR] [N_SLOS]        (default 10000)
+ *
+ * By default the SLOs' traffic follows a few patterns, so that many values repeat; with
+ * --distinct each SLO has traffic of its own, like a real fleet, and nearly every ratio is a
+ * value of its own (most of them need 17 digits).
  *
  * --dump writes each format's exposition to DIR/metrics.{txt,om,pb}, so that a change to the
  * writers can be checked to leave the output byte for byte the same (compare checksums). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,14 +70,22 @@ static int bench_dump(const char *dir, const char *name, const char *buf, size_t
 int main(int argc, char **argv)
 {
     const char *dump = NULL;
+    bool distinct = false;
     int arg = 1;
-    if (argc > 2 && strcmp(argv[1], "--dump") == 0) {
-        dump = argv[2];
-        arg = 3;
+    for (;;) {
+        if (argc > arg && strcmp(argv[arg], "--distinct") == 0) {
+            distinct = true;
+            arg++;
+        } else if (argc > arg + 1 && strcmp(argv[arg], "--dump") == 0) {
+            dump = argv[arg + 1];
+            arg += 2;
+        } else {
+            break;
+        }
     }
     size_t n = argc > arg ? (size_t)atol(argv[arg]) : 10000;
     if (n == 0 || n > 10000 || argc > arg + 1) {
-        fprintf(stderr, "usage: bench_render [--dump DIR] [N_SLOS <= 10000]\n");
+        fprintf(stderr, "usage: bench_render [--distinct] [--dump DIR] [N_SLOS <= 10000]\n");
         return 2;
     }
     /* Services of 100 SLOs each, with labels like a real rule set's. */
@@ -109,8 +122,14 @@ int main(int argc, char **argv)
     int64_t now = 1795435200;
     struct eval_state *s = eval_new(set, NULL);
     for (size_t i = 0; i < s->n_inst; i++)
-        for (int64_t t = now - 6 * 3600 + 60; t <= now; t += 60)
-            history_put(s->inst[i]->hist, 0, t, (double)((t / 60 + i) % 7 == 0), 1000);
+        for (int64_t t = now - 6 * 3600 + 60; t <= now; t += 60) {
+            double bad = (double)((t / 60 + i) % 7 == 0), total = 1000;
+            if (distinct) {
+                bad *= (double)(1 + i % 5);
+                total += (double)i;
+            }
+            history_put(s->inst[i]->hist, 0, t, bad, total);
+        }
     t0 = bench_now();
     eval_compute_all(s, now);
     double compute = bench_now() - t0;
