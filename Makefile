@@ -27,7 +27,8 @@ RULES_SRC    := rules/arena.c rules/diag.c rules/duration.c rules/tz.c rules/ydo
 EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/mask.c evaluator/history.c \
                 evaluator/budget.c \
                 evaluator/eval.c
-EXPORTER_SRC := exporter/expo.c exporter/expo_om.c exporter/expo_pb.c exporter/negotiate.c \
+EXPORTER_SRC := exporter/expo.c exporter/expo_value.c exporter/expo_om.c exporter/expo_pb.c \
+                exporter/negotiate.c \
                 exporter/page.c exporter/webcfg.c exporter/log.c exporter/serve.c \
                 exporter/alerts.c exporter/report.c exporter/html.c exporter/cli.c
 LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "expo_value.h"
 #include "period.h"
 
 struct expo_family *expo_family(struct expo_set *e, const char *name, enum expo_type type,
@@ -56,13 +57,13 @@ void expo_add_histogram(struct expo_set *e, struct expo_family *f, const struct 
                         size_t n_base, const double *bounds, const uint64_t *cumulative,
                         size_t n_bounds, double sum, uint64_t count)
 {
-    char buf[64];
+    char buf[EXPO_VALUE_SIZE];
     for (size_t i = 0; i < n_bounds; i++) {
         /* The canonical form ("1.0", not "1"), so that every format stores the same le. */
         if (isfinite(bounds[i]) && bounds[i] == floor(bounds[i]) && fabs(bounds[i]) < 1e15)
             snprintf(buf, sizeof(buf), "%.1f", bounds[i]);
         else
-            expo_format_value(bounds[i], buf, sizeof(buf));
+            expo_value_format(bounds[i], buf);
         const char *le = arena_strdup(&e->arena, buf);
         expo_add(e, f, base, n_base, "le", le, (double)cumulative[i]);
         f->samples[f->n - 1].suffix = "_bucket";
@@ -306,25 +307,6 @@ void expo_free(struct expo_set *e)
     free(e);
 }
 
-char *expo_format_value(double v, char *buf, size_t size)
-{
-    if (v == 0 || v == 1) {
-        snprintf(buf, size, "%d", (int)v);
-    } else if (isnan(v)) {
-        snprintf(buf, size, "NaN");
-    } else if (isinf(v)) {
-        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
-    } else if (v == floor(v) && fabs(v) < 1e15) {
-        snprintf(buf, size, "%.0f", v);
-    } else {
-        /* Fifteen digits read back exactly for most values; seventeen always do. */
-        snprintf(buf, size, "%.15g", v);
-        if (strtod(buf, NULL) != v)
-            snprintf(buf, size, "%.17g", v);
-    }
-    return buf;
-}
-
 struct expo_out {
     FILE *f;
     size_t len;
@@ -393,7 +375,7 @@ void expo_out_escaped(struct expo_out *o, const char *s, bool quote)
 void expo_write_text(const struct expo_set *e, FILE *out)
 {
     struct expo_out *o = expo_out_new(out);
-    char buf[64];
+    char buf[EXPO_VALUE_SIZE];
     for (size_t i = 0; i < e->n; i++) {
         const struct expo_family *f = &e->families[i];
         const char *suffix = f->type == EXPO_INFO      ? "_info"
@@ -428,7 +410,7 @@ void expo_write_text(const struct expo_set *e, FILE *out)
                 expo_out_put(o, "}", 1);
             }
             expo_out_put(o, " ", 1);
-            expo_out_puts(o, expo_format_value(s->value, buf, sizeof(buf)));
+            expo_out_put(o, buf, expo_value_format(s->value, buf));
             expo_out_put(o, "\n", 1);
         }
     }

@@ -80,7 +80,4 @@ void expo_write_text(const struct expo_set *e, FILE *out);
  * indented, or on one line when compact. */
 void expo_write_json(const struct eval_state *s, FILE *out, bool compact);
 
-/* Formats a sample value the shortest way that reads back exactly ("NaN", "+Inf"). */
-char *expo_format_value(double v, char *buf, size_t size);
-
 #endif

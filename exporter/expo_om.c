@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expo_value.h"
+
 /* Renders the number in s the canonical OpenMetrics way for "le" values: the shortest
  * digits that read back exactly, in exponent form below 1e-4 and from 1e6 on, with ".0"
  * appended to integers ("1.0", "0.005", "1e+06", "+Inf"). Returns s itself when it is not a
@@ -80,7 +82,7 @@ static void expo_om_sample(struct expo_out *o, const struct expo_family *f,
         expo_out_put(o, "}", 1);
     }
     expo_out_put(o, " ", 1);
-    expo_out_puts(o, expo_format_value(s->value, buf, sizeof(buf)));
+    expo_out_put(o, buf, expo_value_format(s->value, buf));
     expo_out_put(o, "\n", 1);
 }
 

@@ -10,6 +10,7 @@
 #include "expo.h"
 #include "expo_om.h"
 #include "expo_pb.h"
+#include "expo_value.h"
 #include "harness.h"
 #include "metrics.pb-c.h"
 #include "negotiate.h"
@@ -579,7 +580,132 @@ static void gzip_round_trip(void)
     expo_free(e);
 }
 
+/* The value rule as the first writers applied it with printf and strtod: the reference that
+ * expo_value_format must match byte for byte. */
+static void value_reference(double v, char *buf, size_t size)
+{
+    if (v == 0 || v == 1) {
+        snprintf(buf, size, "%d", (int)v);
+    } else if (isnan(v)) {
+        snprintf(buf, size, "NaN");
+    } else if (isinf(v)) {
+        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
+    } else if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, size, "%.0f", v);
+    } else {
+        snprintf(buf, size, "%.15g", v);
+        if (strtod(buf, NULL) != v)
+            snprintf(buf, size, "%.17g", v);
+    }
+}
+
+/* Checks that v is written as the reference writes it and that the text reads back as v
+ * (-0 as 0, any NaN as a NaN); reports the first mismatches. Returns whether it matched. */
+static bool value_check(double v)
+{
+    static int reported;
+    char got[EXPO_VALUE_SIZE], want[64];
+    size_t n = expo_value_format(v, got);
+    value_reference(v, want, sizeof(want));
+    double back = strtod(got, NULL);
+    bool ok = n == strlen(got) && strcmp(got, want) == 0 && (isnan(v) ? isnan(back) : back == v);
+    if (!ok && reported++ < 20)
+        harness_fail(__FILE__, __LINE__, "value %a: wrote \"%s\", the rule gives \"%s\"", v, got,
+                     want);
+    return ok;
+}
+
+/* splitmix64 from a fixed seed: every run checks the same values. */
+static uint64_t value_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* Sample values: a few known renderings (worked out by hand from the decimal expansions),
+ * then every branch of the rule against printf's rendering and strtod's reading: integers,
+ * decimals that need 15 or 17 digits, ties at the last digit, tiny and huge exponents,
+ * neighbours of powers of ten, NaN, the infinities, -0, and random doubles. */
+static void value_format(void)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } known[] = {
+        {0, "0"},
+        {-0.0, "0"},
+        {1, "1"},
+        {-1, "-1"},
+        {42, "42"},
+        {-123456789012345, "-123456789012345"},
+        {999999999999999, "999999999999999"},
+        {1e15, "1e+15"},
+        {0.999, "0.999"},
+        {0.1, "0.1"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {1.0 / 3, "0.33333333333333331"},
+        {-2.5, "-2.5"},
+        {100.125, "100.125"},
+        {0.0001, "0.0001"},
+        {0.00012, "0.00012"},
+        {1e-5, "1e-05"},
+        {1.5e-5, "1.5e-05"},
+        {1e-9, "1e-09"},
+        {2.5e-300, "2.5e-300"},
+        {123456789012345.6, "123456789012345.59"},
+        {1e300, "1e+300"},
+        {1 + 0x1p-17, "1.0000076293945312"}, /* ...3125: the tie goes to the even 2 */
+        {NAN, "NaN"},
+        {INFINITY, "+Inf"},
+        {-INFINITY, "-Inf"},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        char got[EXPO_VALUE_SIZE];
+        expo_value_format(known[i].v, got);
+        EXPECT_STR(got, known[i].text);
+        value_check(known[i].v);
+    }
+
+    size_t failed = 0;
+    /* Powers of ten and their neighbours, where the number of digits changes. */
+    for (int x = -330; x <= 310; x++) {
+        char t[16];
+        snprintf(t, sizeof(t), "1e%d", x);
+        double p = strtod(t, NULL);
+        failed += !value_check(p) + !value_check(nextafter(p, 0)) +
+                  !value_check(nextafter(p, INFINITY)) + !value_check(-p);
+    }
+    uint64_t state = 20261123;
+    for (int i = 0; i < 100000; i++) {
+        /* Any bit pattern: every exponent, subnormals, NaNs. */
+        uint64_t bits = value_random(&state);
+        double v;
+        memcpy(&v, &bits, sizeof(v));
+        failed += !value_check(v);
+        /* Ratios of counts, like SLIs and burn rates. */
+        double a = (double)(value_random(&state) % 1000000),
+               b = (double)(1 + value_random(&state) % 1000000);
+        failed += !value_check(a / b) + !value_check(-b / (a + 1));
+        /* Magnitudes from 1e-14 to 1e17, evenly spread over the exponents. */
+        double u = (double)(value_random(&state) >> 11) * 0x1p-53;
+        failed += !value_check(pow(10, -14 + 31 * u));
+        /* Short decimals: m / 10^k, which "%.15g" writes exactly, and their neighbours. */
+        double d = (double)(value_random(&state) % 100000000) /
+                   pow(10, (double)(value_random(&state) % 20));
+        failed +=
+            !value_check(d) + !value_check(nextafter(d, 0)) + !value_check(nextafter(d, INFINITY));
+        /* Short binary fractions, whose exact decimals end in 5: ties at the last digit. */
+        double h =
+            ldexp((double)(value_random(&state) % (1u << 24)), -(int)(value_random(&state) % 60));
+        failed += !value_check(h);
+    }
+    EXPECT_INT(failed, 0);
+}
+
 const struct harness_test suite_expo[] = {
+    {"value_format", value_format},
     {"text_format", text_format},
     {"openmetrics_format", openmetrics_format},
     {"openmetrics_canonical_le", openmetrics_canonical_le},
