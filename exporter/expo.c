@@ -29,6 +29,25 @@ struct expo_family *expo_family(struct expo_set *e, const char *name, enum expo_
     return f;
 }
 
+/* The shared copy of the labels base: the previous sample's when it holds the same ones. */
+static const struct expo_labels *expo_labels_of(struct expo_set *e, const struct expo_label *base,
+                                                size_t n_base)
+{
+    const struct expo_labels *last = e->last;
+    if (last != NULL && last->n == n_base &&
+        (n_base == 0 || memcmp(last->v, base, n_base * sizeof(*base)) == 0))
+        return last;
+    struct expo_labels *l = arena_alloc(&e->arena, sizeof(*l));
+    struct expo_label *v = arena_alloc(&e->arena, (n_base + 1) * sizeof(*v));
+    if (n_base > 0)
+        memcpy(v, base, n_base * sizeof(*v));
+    l->id = e->n_labels++;
+    l->n = n_base;
+    l->v = v;
+    e->last = l;
+    return l;
+}
+
 void expo_add(struct expo_set *e, struct expo_family *f, const struct expo_label *base,
               size_t n_base, const char *extra_name, const char *extra_value, double v)
 {
@@ -39,17 +58,10 @@ void expo_add(struct expo_set *e, struct expo_family *f, const struct expo_label
             abort();
     }
     struct expo_sample *s = &f->samples[f->n++];
-    size_t n = n_base + (extra_name != NULL);
-    struct expo_label *l = arena_alloc(&e->arena, (n + 1) * sizeof(*l));
-    if (n_base > 0)
-        memcpy(l, base, n_base * sizeof(*l));
-    if (extra_name != NULL) {
-        l[n_base].name = extra_name;
-        l[n_base].value = extra_value;
-    }
     s->suffix = "";
-    s->n_labels = n;
-    s->labels = l;
+    s->labels = expo_labels_of(e, base, n_base);
+    s->extra.name = extra_name;
+    s->extra.value = extra_name != NULL ? extra_value : NULL;
     s->value = v;
 }
 
@@ -307,114 +319,188 @@ void expo_free(struct expo_set *e)
     free(e);
 }
 
+void expo_buf_grow(struct expo_buf *b, size_t n)
+{
+    size_t cap = b->cap > 0 ? b->cap : 1 << 16;
+    while (cap - b->len < n)
+        cap *= 2;
+    b->data = realloc(b->data, cap);
+    if (b->data == NULL)
+        abort();
+    b->cap = cap;
+}
+
+/* Appends s with backslash and line feed escaped, and the double quote too when quote. */
+static void expo_buf_escaped(struct expo_buf *b, const char *s, bool quote)
+{
+    const char *special = quote ? "\\\n\"" : "\\\n";
+    for (;;) {
+        size_t run = strcspn(s, special);
+        expo_buf_put(b, s, run);
+        s += run;
+        if (*s == '\0')
+            return;
+        expo_buf_put(b, *s == '\n' ? "\\n" : *s == '\\' ? "\\\\" : "\\\"", 2);
+        s++;
+    }
+}
+
+/* Appends name="value" with the value escaped. */
+static void expo_buf_label(struct expo_buf *b, const struct expo_label *l)
+{
+    expo_buf_put(b, l->name, strlen(l->name));
+    expo_buf_put(b, "=\"", 2);
+    expo_buf_escaped(b, l->value, true);
+    expo_buf_put(b, "\"", 1);
+}
+
 struct expo_out {
-    FILE *f;
-    size_t len;
-    char buf[1 << 16];
+    struct expo_buf out;
+    /* The shared label lists written so far, by id: where their text (name="value",...) is
+     * in texts; a length of 0 means not written yet. */
+    struct expo_buf texts;
+    size_t n_known;
+    struct {
+        size_t offset, len;
+    } * known;
 };
 
-struct expo_out *expo_out_new(FILE *f)
+struct expo_out *expo_out_new(void)
 {
-    struct expo_out *o = malloc(sizeof(*o));
+    struct expo_out *o = calloc(1, sizeof(*o));
     if (o == NULL)
         abort();
-    o->f = f;
-    o->len = 0;
     return o;
 }
 
-static void expo_out_flush(struct expo_out *o)
+static void expo_out_free(struct expo_out *o)
 {
-    if (o->len > 0 && fwrite(o->buf, 1, o->len, o->f) != o->len)
-        clearerr(o->f);
-    o->len = 0;
+    free(o->texts.data);
+    free(o->known);
+    free(o);
 }
 
-void expo_out_free(struct expo_out *o)
+char *expo_out_take(struct expo_out *o, size_t *len)
 {
-    expo_out_flush(o);
-    free(o);
+    expo_buf_put(&o->out, "", 1); /* a NUL after the output, and never a NULL buffer */
+    char *data = o->out.data;
+    *len = o->out.len - 1;
+    expo_out_free(o);
+    return data;
+}
+
+int expo_out_finish(struct expo_out *o, FILE *f)
+{
+    int rc = o->out.len == 0 || fwrite(o->out.data, 1, o->out.len, f) == o->out.len ? 0 : -1;
+    free(o->out.data);
+    expo_out_free(o);
+    return rc;
 }
 
 void expo_out_put(struct expo_out *o, const char *s, size_t n)
 {
-    if (o->len + n > sizeof(o->buf)) {
-        expo_out_flush(o);
-        if (n > sizeof(o->buf)) {
-            if (fwrite(s, 1, n, o->f) != n)
-                clearerr(o->f);
-            return;
-        }
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
+    expo_buf_put(&o->out, s, n);
 }
 
 void expo_out_puts(struct expo_out *o, const char *s)
 {
-    expo_out_put(o, s, strlen(s));
+    expo_buf_put(&o->out, s, strlen(s));
 }
 
 void expo_out_escaped(struct expo_out *o, const char *s, bool quote)
 {
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        const char *rep = *p == '\\'           ? "\\\\"
-                          : *p == '\n'         ? "\\n"
-                          : quote && *p == '"' ? "\\\""
-                                               : NULL;
-        if (rep == NULL)
-            continue;
-        expo_out_put(o, run, (size_t)(p - run));
-        expo_out_put(o, rep, 2);
-        run = p + 1;
-    }
-    expo_out_puts(o, run);
+    expo_buf_escaped(&o->out, s, quote);
 }
 
-void expo_write_text(const struct expo_set *e, FILE *out)
+/* Appends the text of a shared label list, rendered on its first use. */
+static void expo_out_shared(struct expo_out *o, const struct expo_labels *l)
 {
-    struct expo_out *o = expo_out_new(out);
-    char buf[EXPO_VALUE_SIZE];
+    if (l->id >= o->n_known) {
+        size_t n = o->n_known > 0 ? o->n_known : 1024;
+        while (n <= l->id)
+            n *= 2;
+        o->known = realloc(o->known, n * sizeof(*o->known));
+        if (o->known == NULL)
+            abort();
+        memset(o->known + o->n_known, 0, (n - o->n_known) * sizeof(*o->known));
+        o->n_known = n;
+    }
+    if (o->known[l->id].len == 0) {
+        size_t start = o->texts.len;
+        for (size_t j = 0; j < l->n; j++) {
+            if (j > 0)
+                expo_buf_put(&o->texts, ",", 1);
+            expo_buf_label(&o->texts, &l->v[j]);
+        }
+        o->known[l->id].offset = start;
+        o->known[l->id].len = o->texts.len - start;
+    }
+    expo_buf_put(&o->out, o->texts.data + o->known[l->id].offset, o->known[l->id].len);
+}
+
+void expo_out_sample(struct expo_out *o, const char *name, size_t name_len, const char *suffix,
+                     size_t suffix_len, const struct expo_sample *s)
+{
+    struct expo_buf *b = &o->out;
+    expo_buf_put(b, name, name_len);
+    expo_buf_put(b, suffix, suffix_len);
+    expo_buf_put(b, s->suffix, strlen(s->suffix));
+    if (s->labels->n > 0 || s->extra.name != NULL) {
+        expo_buf_put(b, "{", 1);
+        if (s->labels->n > 0)
+            expo_out_shared(o, s->labels);
+        if (s->extra.name != NULL) {
+            if (s->labels->n > 0)
+                expo_buf_put(b, ",", 1);
+            expo_buf_label(b, &s->extra);
+        }
+        expo_buf_put(b, "}", 1);
+    }
+    char value[EXPO_VALUE_SIZE + 2];
+    value[0] = ' ';
+    size_t n = expo_value_format(s->value, value + 1);
+    value[n + 1] = '\n';
+    expo_buf_put(b, value, n + 2);
+}
+
+/* The text format 0.0.4 of e. */
+static void expo_text(const struct expo_set *e, struct expo_out *o)
+{
     for (size_t i = 0; i < e->n; i++) {
         const struct expo_family *f = &e->families[i];
         const char *suffix = f->type == EXPO_INFO      ? "_info"
                              : f->type == EXPO_COUNTER ? "_total"
                                                        : "";
+        size_t name_len = strlen(f->name), suffix_len = strlen(suffix);
         expo_out_puts(o, "# HELP ");
-        expo_out_puts(o, f->name);
-        expo_out_puts(o, suffix);
+        expo_out_put(o, f->name, name_len);
+        expo_out_put(o, suffix, suffix_len);
         expo_out_puts(o, " ");
         expo_out_escaped(o, f->help, false);
         expo_out_puts(o, "\n# TYPE ");
-        expo_out_puts(o, f->name);
-        expo_out_puts(o, suffix);
+        expo_out_put(o, f->name, name_len);
+        expo_out_put(o, suffix, suffix_len);
         expo_out_puts(o, f->type == EXPO_COUNTER     ? " counter\n"
                          : f->type == EXPO_HISTOGRAM ? " histogram\n"
                                                      : " gauge\n");
-        for (size_t k = 0; k < f->n; k++) {
-            const struct expo_sample *s = &f->samples[k];
-            expo_out_puts(o, f->name);
-            expo_out_puts(o, suffix);
-            expo_out_puts(o, s->suffix);
-            if (s->n_labels > 0) {
-                expo_out_put(o, "{", 1);
-                for (size_t j = 0; j < s->n_labels; j++) {
-                    if (j > 0)
-                        expo_out_put(o, ",", 1);
-                    expo_out_puts(o, s->labels[j].name);
-                    expo_out_put(o, "=\"", 2);
-                    expo_out_escaped(o, s->labels[j].value, true);
-                    expo_out_put(o, "\"", 1);
-                }
-                expo_out_put(o, "}", 1);
-            }
-            expo_out_put(o, " ", 1);
-            expo_out_put(o, buf, expo_value_format(s->value, buf));
-            expo_out_put(o, "\n", 1);
-        }
+        for (size_t k = 0; k < f->n; k++)
+            expo_out_sample(o, f->name, name_len, suffix, suffix_len, &f->samples[k]);
     }
-    expo_out_free(o);
+}
+
+void expo_write_text(const struct expo_set *e, FILE *out)
+{
+    struct expo_out *o = expo_out_new();
+    expo_text(e, o);
+    if (expo_out_finish(o, out) != 0)
+        clearerr(out);
+}
+
+char *expo_render_text(const struct expo_set *e, size_t *len)
+{
+    struct expo_out *o = expo_out_new();
+    expo_text(e, o);
+    return expo_out_take(o, len);
 }
 
 static json_t *expo_json_window(const struct budget_window *w)

@@ -57,24 +57,24 @@ static const char *expo_om_type(const struct expo_family *f)
     return "gauge";
 }
 
-static void expo_om_sample(struct expo_out *o, const struct expo_family *f,
+/* Writes a histogram bucket sample, its "le" value in the canonical rendering. */
+static void expo_om_bucket(struct expo_out *o, const char *name, size_t name_len,
                            const struct expo_sample *s)
 {
-    const char *suffix = f->type == EXPO_COUNTER ? "_total" : f->type == EXPO_INFO ? "_info" : "";
     char buf[64];
-    expo_out_puts(o, f->name);
-    expo_out_puts(o, suffix);
+    expo_out_put(o, name, name_len);
     expo_out_puts(o, s->suffix);
-    if (s->n_labels > 0) {
-        bool bucket = f->type == EXPO_HISTOGRAM && strcmp(s->suffix, "_bucket") == 0;
+    size_t n = expo_sample_n_labels(s);
+    if (n > 0) {
         expo_out_put(o, "{", 1);
-        for (size_t j = 0; j < s->n_labels; j++) {
-            const char *value = s->labels[j].value;
-            if (bucket && strcmp(s->labels[j].name, "le") == 0)
+        for (size_t j = 0; j < n; j++) {
+            const struct expo_label *l = expo_sample_label(s, j);
+            const char *value = l->value;
+            if (strcmp(l->name, "le") == 0)
                 value = expo_om_canonical(value, buf, sizeof(buf));
             if (j > 0)
                 expo_out_put(o, ",", 1);
-            expo_out_puts(o, s->labels[j].name);
+            expo_out_puts(o, l->name);
             expo_out_put(o, "=\"", 2);
             expo_out_escaped(o, value, true);
             expo_out_put(o, "\"", 1);
@@ -86,27 +86,49 @@ static void expo_om_sample(struct expo_out *o, const struct expo_family *f,
     expo_out_put(o, "\n", 1);
 }
 
-void expo_om_write(const struct expo_set *e, FILE *out)
+static void expo_om(const struct expo_set *e, struct expo_out *o)
 {
-    struct expo_out *o = expo_out_new(out);
     for (size_t i = 0; i < e->n; i++) {
         const struct expo_family *f = &e->families[i];
+        const char *suffix = f->type == EXPO_COUNTER ? "_total"
+                             : f->type == EXPO_INFO  ? "_info"
+                                                     : "";
+        size_t name_len = strlen(f->name), suffix_len = strlen(suffix);
         expo_out_puts(o, "# TYPE ");
-        expo_out_puts(o, f->name);
+        expo_out_put(o, f->name, name_len);
         expo_out_put(o, " ", 1);
         expo_out_puts(o, expo_om_type(f));
         expo_out_put(o, "\n", 1);
         if (f->help != NULL && f->help[0] != '\0') {
             expo_out_puts(o, "# HELP ");
-            expo_out_puts(o, f->name);
+            expo_out_put(o, f->name, name_len);
             expo_out_put(o, " ", 1);
             /* OpenMetrics escapes the double quote in help texts too. */
             expo_out_escaped(o, f->help, true);
             expo_out_put(o, "\n", 1);
         }
-        for (size_t k = 0; k < f->n; k++)
-            expo_om_sample(o, f, &f->samples[k]);
+        for (size_t k = 0; k < f->n; k++) {
+            const struct expo_sample *s = &f->samples[k];
+            if (f->type == EXPO_HISTOGRAM && strcmp(s->suffix, "_bucket") == 0)
+                expo_om_bucket(o, f->name, name_len, s); /* histograms have no family suffix */
+            else
+                expo_out_sample(o, f->name, name_len, suffix, suffix_len, s);
+        }
     }
     expo_out_puts(o, "# EOF\n");
-    expo_out_free(o);
+}
+
+void expo_om_write(const struct expo_set *e, FILE *out)
+{
+    struct expo_out *o = expo_out_new();
+    expo_om(e, o);
+    if (expo_out_finish(o, out) != 0)
+        clearerr(out);
+}
+
+char *expo_om_render(const struct expo_set *e, size_t *len)
+{
+    struct expo_out *o = expo_out_new();
+    expo_om(e, o);
+    return expo_out_take(o, len);
 }

@@ -18,8 +18,10 @@
 
 #include "expo.h"
 
-/* Writes e to out. The set is only read; write errors are left in out's error indicator
- * (check ferror). */
+/* Writes e to out. The set is only read; write errors are cleared from out. */
 void expo_om_write(const struct expo_set *e, FILE *out);
+
+/* e in OpenMetrics, malloc'd and NUL-terminated, *len bytes before the NUL. */
+char *expo_om_render(const struct expo_set *e, size_t *len);
 
 #endif

@@ -6,13 +6,129 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "metrics.pb-c.h"
+/* Field keys (field number << 3 | wire type) of the messages of metrics.proto. */
+enum {
+    PB_FAMILY_NAME = 1 << 3 | 2,
+    PB_FAMILY_HELP = 2 << 3 | 2,
+    PB_FAMILY_TYPE = 3 << 3 | 0,
+    PB_FAMILY_METRIC = 4 << 3 | 2,
+    PB_METRIC_LABEL = 1 << 3 | 2,
+    PB_METRIC_GAUGE = 2 << 3 | 2,
+    PB_METRIC_COUNTER = 3 << 3 | 2,
+    PB_METRIC_HISTOGRAM = 7 << 3 | 2,
+    PB_LABEL_NAME = 1 << 3 | 2,
+    PB_LABEL_VALUE = 2 << 3 | 2,
+    PB_VALUE = 1 << 3 | 1, /* Gauge.value, Counter.value */
+    PB_HISTOGRAM_COUNT = 1 << 3 | 0,
+    PB_HISTOGRAM_SUM = 2 << 3 | 1,
+    PB_HISTOGRAM_BUCKET = 3 << 3 | 2,
+    PB_BUCKET_COUNT = 1 << 3 | 0,
+    PB_BUCKET_BOUND = 2 << 3 | 1,
+};
 
-/* protobuf-c declares string fields as char *; packing only reads them. */
-static char *expo_pb_str(const char *s)
+/* MetricType values. */
+enum { PB_TYPE_COUNTER = 0, PB_TYPE_GAUGE = 1, PB_TYPE_HISTOGRAM = 4 };
+
+static size_t expo_pb_varint_len(uint64_t v)
 {
-    return (char *)(uintptr_t)s;
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Appends v as a base-128 varint, low groups first. */
+static void expo_pb_varint(struct expo_buf *b, uint64_t v)
+{
+    uint8_t buf[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        buf[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    buf[n++] = (uint8_t)v;
+    expo_buf_put(b, buf, n);
+}
+
+/* The size of a length-delimited field of n bytes. */
+static size_t expo_pb_field_len(size_t n)
+{
+    return 1 + expo_pb_varint_len(n) + n;
+}
+
+static void expo_pb_key(struct expo_buf *b, uint8_t key)
+{
+    expo_buf_put(b, &key, 1);
+}
+
+static void expo_pb_string(struct expo_buf *b, uint8_t key, const char *s, size_t n)
+{
+    expo_pb_key(b, key);
+    expo_pb_varint(b, n);
+    expo_buf_put(b, s, n);
+}
+
+/* Appends a 64-bit field: the key, then v's bits little-endian. */
+static void expo_pb_double(struct expo_buf *b, uint8_t key, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    uint8_t buf[9] = {key};
+    for (int i = 0; i < 8; i++)
+        buf[1 + i] = (uint8_t)(bits >> (8 * i));
+    expo_buf_put(b, buf, sizeof(buf));
+}
+
+/* The size of a LabelPair field holding l. */
+static size_t expo_pb_label_len(const struct expo_label *l)
+{
+    size_t n = strlen(l->name), v = strlen(l->value);
+    return expo_pb_field_len(expo_pb_field_len(n) + expo_pb_field_len(v));
+}
+
+static void expo_pb_label(struct expo_buf *b, const struct expo_label *l)
+{
+    size_t n = strlen(l->name), v = strlen(l->value);
+    expo_pb_key(b, PB_METRIC_LABEL);
+    expo_pb_varint(b, expo_pb_field_len(n) + expo_pb_field_len(v));
+    expo_pb_string(b, PB_LABEL_NAME, l->name, n);
+    expo_pb_string(b, PB_LABEL_VALUE, l->value, v);
+}
+
+/* The writer's state: the output, a family being encoded (its length goes first), and the
+ * LabelPair fields of each shared label list, encoded on first use. */
+struct expo_pb {
+    struct expo_buf out, family, labels;
+    size_t n_known;
+    struct {
+        size_t offset, len;
+    } * known;
+};
+
+/* The encoded LabelPair fields of a shared label list. */
+static const char *expo_pb_shared(struct expo_pb *w, const struct expo_labels *l, size_t *len)
+{
+    if (l->id >= w->n_known) {
+        size_t n = w->n_known > 0 ? w->n_known : 1024;
+        while (n <= l->id)
+            n *= 2;
+        w->known = realloc(w->known, n * sizeof(*w->known));
+        if (w->known == NULL)
+            abort();
+        memset(w->known + w->n_known, 0, (n - w->n_known) * sizeof(*w->known));
+        w->n_known = n;
+    }
+    if (w->known[l->id].len == 0) {
+        size_t start = w->labels.len;
+        for (size_t j = 0; j < l->n; j++)
+            expo_pb_label(&w->labels, &l->v[j]);
+        w->known[l->id].offset = start;
+        w->known[l->id].len = w->labels.len - start;
+    }
+    *len = w->known[l->id].len;
+    return w->labels.data + w->known[l->id].offset;
 }
 
 /* Counts in the set are doubles holding integers; anything else is clamped into uint64. */
@@ -25,134 +141,135 @@ static uint64_t expo_pb_count(double v)
     return (uint64_t)v;
 }
 
-/* A new metric holding the labels of s, without "le" in histogram buckets. */
-static struct Io__Prometheus__Client__Metric *
-expo_pb_metric(struct arena *a, const struct expo_sample *s, bool skip_le)
+/* Appends the Metric field of a gauge or counter sample: its labels and a Gauge or Counter
+ * holding the value. */
+static void expo_pb_sample(struct expo_pb *w, const struct expo_sample *s, bool counter)
 {
-    struct Io__Prometheus__Client__Metric *m = arena_alloc(a, sizeof(*m));
-    io__prometheus__client__metric__init(m);
-    m->label = arena_alloc(a, (s->n_labels + 1) * sizeof(*m->label));
-    struct Io__Prometheus__Client__LabelPair *pairs =
-        arena_alloc(a, (s->n_labels + 1) * sizeof(*pairs));
-    for (size_t j = 0; j < s->n_labels; j++) {
-        if (skip_le && strcmp(s->labels[j].name, "le") == 0)
-            continue;
-        struct Io__Prometheus__Client__LabelPair *p = &pairs[m->n_label];
-        io__prometheus__client__label_pair__init(p);
-        p->name = expo_pb_str(s->labels[j].name);
-        p->value = expo_pb_str(s->labels[j].value);
-        m->label[m->n_label++] = p;
-    }
-    return m;
+    size_t shared_len = 0;
+    const char *shared = s->labels->n > 0 ? expo_pb_shared(w, s->labels, &shared_len) : NULL;
+    size_t len = shared_len + expo_pb_field_len(9);
+    if (s->extra.name != NULL)
+        len += expo_pb_label_len(&s->extra);
+    struct expo_buf *b = &w->family;
+    expo_pb_key(b, PB_FAMILY_METRIC);
+    expo_pb_varint(b, len);
+    if (shared_len > 0)
+        expo_buf_put(b, shared, shared_len);
+    if (s->extra.name != NULL)
+        expo_pb_label(b, &s->extra);
+    expo_pb_key(b, counter ? PB_METRIC_COUNTER : PB_METRIC_GAUGE);
+    expo_pb_varint(b, 9);
+    expo_pb_double(b, PB_VALUE, s->value);
 }
 
-/* Fills mf's metrics from a histogram family: consecutive "_bucket" samples, then "_sum"
- * and "_count", make one metric. */
-static void expo_pb_histograms(struct arena *a, const struct expo_family *f,
-                               struct Io__Prometheus__Client__MetricFamily *mf)
+/* Appends the Metric field of a histogram: the samples of f from *k on, its "_bucket"
+ * samples, then "_sum" and "_count", which closes it. The labels are the first sample's
+ * without "le"; each bucket's upper bound is its "le" value (+Inf without one). */
+static void expo_pb_histogram(struct expo_pb *w, const struct expo_family *f, size_t *k)
 {
-    struct Io__Prometheus__Client__Metric *m = NULL;
-    struct Io__Prometheus__Client__Histogram *h = NULL;
-    for (size_t k = 0; k < f->n; k++) {
-        const struct expo_sample *s = &f->samples[k];
-        if (m == NULL) {
-            m = expo_pb_metric(a, s, true);
-            h = arena_alloc(a, sizeof(*h));
-            io__prometheus__client__histogram__init(h);
-            h->bucket = arena_alloc(a, (f->n + 1) * sizeof(*h->bucket));
-            m->histogram = h;
-            mf->metric[mf->n_metric++] = m;
-        }
+    struct expo_buf m = {0}, h = {0};
+    const struct expo_sample *first = &f->samples[*k];
+    for (size_t j = 0; j < expo_sample_n_labels(first); j++) {
+        const struct expo_label *l = expo_sample_label(first, j);
+        if (strcmp(l->name, "le") != 0)
+            expo_pb_label(&m, l);
+    }
+    bool has_sum = false, has_count = false;
+    double sum = 0;
+    uint64_t count = 0;
+    for (; *k < f->n; ++*k) {
+        const struct expo_sample *s = &f->samples[*k];
         if (strcmp(s->suffix, "_bucket") == 0) {
             const char *le = NULL;
-            for (size_t j = 0; j < s->n_labels; j++)
-                if (strcmp(s->labels[j].name, "le") == 0)
-                    le = s->labels[j].value;
-            struct Io__Prometheus__Client__Bucket *b = arena_alloc(a, sizeof(*b));
-            io__prometheus__client__bucket__init(b);
-            b->has_upper_bound = true;
-            b->upper_bound = le != NULL ? strtod(le, NULL) : INFINITY;
-            b->has_cumulative_count = true;
-            b->cumulative_count = expo_pb_count(s->value);
-            h->bucket[h->n_bucket++] = b;
+            for (size_t j = 0; j < expo_sample_n_labels(s); j++)
+                if (strcmp(expo_sample_label(s, j)->name, "le") == 0)
+                    le = expo_sample_label(s, j)->value;
+            uint64_t cumulative = expo_pb_count(s->value);
+            expo_pb_key(&h, PB_HISTOGRAM_BUCKET);
+            expo_pb_varint(&h, 1 + expo_pb_varint_len(cumulative) + 9);
+            expo_pb_key(&h, PB_BUCKET_COUNT);
+            expo_pb_varint(&h, cumulative);
+            expo_pb_double(&h, PB_BUCKET_BOUND, le != NULL ? strtod(le, NULL) : INFINITY);
         } else if (strcmp(s->suffix, "_sum") == 0) {
-            h->has_sample_sum = true;
-            h->sample_sum = s->value;
+            has_sum = true;
+            sum = s->value;
         } else {
-            h->has_sample_count = true;
-            h->sample_count = expo_pb_count(s->value);
-            m = NULL; /* "_count" closes the metric */
+            has_count = true;
+            count = expo_pb_count(s->value);
+            ++*k; /* "_count" closes the metric */
+            break;
         }
     }
+    /* The Histogram's fields in field order: count, sum, then the buckets. */
+    size_t head = (has_count ? 1 + expo_pb_varint_len(count) : 0) + (has_sum ? 9 : 0);
+    expo_pb_key(&m, PB_METRIC_HISTOGRAM);
+    expo_pb_varint(&m, head + h.len);
+    if (has_count) {
+        expo_pb_key(&m, PB_HISTOGRAM_COUNT);
+        expo_pb_varint(&m, count);
+    }
+    if (has_sum)
+        expo_pb_double(&m, PB_HISTOGRAM_SUM, sum);
+    if (h.len > 0)
+        expo_buf_put(&m, h.data, h.len);
+    expo_pb_string(&w->family, PB_FAMILY_METRIC, m.data, m.len);
+    free(m.data);
+    free(h.data);
 }
 
-/* Builds the message of a family in a. */
-static void expo_pb_family(struct arena *a, const struct expo_family *f,
-                           struct Io__Prometheus__Client__MetricFamily *mf)
+/* Appends the MetricFamily message of f, preceded by its length. */
+static void expo_pb_family(struct expo_pb *w, const struct expo_family *f)
 {
-    io__prometheus__client__metric_family__init(mf);
+    struct expo_buf *b = &w->family;
+    b->len = 0;
     const char *suffix = f->type == EXPO_COUNTER ? "_total" : f->type == EXPO_INFO ? "_info" : "";
-    mf->name = arena_printf(a, "%s%s", f->name, suffix);
+    size_t name_len = strlen(f->name), suffix_len = strlen(suffix);
+    expo_pb_key(b, PB_FAMILY_NAME);
+    expo_pb_varint(b, name_len + suffix_len);
+    expo_buf_put(b, f->name, name_len);
+    expo_buf_put(b, suffix, suffix_len);
     if (f->help != NULL && f->help[0] != '\0')
-        mf->help = expo_pb_str(f->help);
-    mf->has_type = true;
-    mf->type = f->type == EXPO_COUNTER     ? IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER
-               : f->type == EXPO_HISTOGRAM ? IO__PROMETHEUS__CLIENT__METRIC_TYPE__HISTOGRAM
-                                           : IO__PROMETHEUS__CLIENT__METRIC_TYPE__GAUGE;
-    mf->metric = arena_alloc(a, (f->n + 1) * sizeof(*mf->metric));
+        expo_pb_string(b, PB_FAMILY_HELP, f->help, strlen(f->help));
+    expo_pb_key(b, PB_FAMILY_TYPE);
+    expo_pb_varint(b, f->type == EXPO_COUNTER     ? PB_TYPE_COUNTER
+                      : f->type == EXPO_HISTOGRAM ? PB_TYPE_HISTOGRAM
+                                                  : PB_TYPE_GAUGE);
     if (f->type == EXPO_HISTOGRAM) {
-        expo_pb_histograms(a, f, mf);
-        return;
+        for (size_t k = 0; k < f->n;)
+            expo_pb_histogram(w, f, &k);
+    } else {
+        for (size_t k = 0; k < f->n; k++)
+            expo_pb_sample(w, &f->samples[k], f->type == EXPO_COUNTER);
     }
-    for (size_t k = 0; k < f->n; k++) {
-        const struct expo_sample *s = &f->samples[k];
-        struct Io__Prometheus__Client__Metric *m = expo_pb_metric(a, s, false);
-        if (f->type == EXPO_COUNTER) {
-            m->counter = arena_alloc(a, sizeof(*m->counter));
-            io__prometheus__client__counter__init(m->counter);
-            m->counter->has_value = true;
-            m->counter->value = s->value;
-        } else {
-            m->gauge = arena_alloc(a, sizeof(*m->gauge));
-            io__prometheus__client__gauge__init(m->gauge);
-            m->gauge->has_value = true;
-            m->gauge->value = s->value;
-        }
-        mf->metric[mf->n_metric++] = m;
-    }
+    expo_pb_varint(&w->out, b->len);
+    expo_buf_put(&w->out, b->data, b->len);
 }
 
-/* Writes n as a base-128 varint, low groups first. */
-static int expo_pb_varint(FILE *out, size_t n)
+/* Encodes e into w->out. */
+static void expo_pb_encode(const struct expo_set *e, struct expo_pb *w)
 {
-    uint8_t buf[10];
-    size_t len = 0;
-    do {
-        buf[len] = (uint8_t)(n & 0x7f);
-        n >>= 7;
-        if (n != 0)
-            buf[len] |= 0x80;
-        len++;
-    } while (n != 0);
-    return fwrite(buf, 1, len, out) == len ? 0 : -1;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->families[i].n > 0)
+            expo_pb_family(w, &e->families[i]);
+    free(w->family.data);
+    free(w->labels.data);
+    free(w->known);
+}
+
+char *expo_pb_render(const struct expo_set *e, size_t *len)
+{
+    struct expo_pb w = {0};
+    expo_pb_encode(e, &w);
+    expo_buf_put(&w.out, "", 1); /* never a NULL buffer */
+    *len = w.out.len - 1;
+    return w.out.data;
 }
 
 int expo_pb_write(const struct expo_set *e, FILE *out)
 {
-    int rc = 0;
-    for (size_t i = 0; i < e->n && rc == 0; i++) {
-        const struct expo_family *f = &e->families[i];
-        if (f->n == 0)
-            continue;
-        struct arena a = {0};
-        struct Io__Prometheus__Client__MetricFamily mf;
-        expo_pb_family(&a, f, &mf);
-        size_t len = io__prometheus__client__metric_family__get_packed_size(&mf);
-        uint8_t *buf = arena_alloc(&a, len + 1);
-        if (io__prometheus__client__metric_family__pack(&mf, buf) != len ||
-            expo_pb_varint(out, len) != 0 || fwrite(buf, 1, len, out) != len)
-            rc = -1;
-        arena_free(&a);
-    }
+    struct expo_pb w = {0};
+    expo_pb_encode(e, &w);
+    int rc = w.out.len == 0 || fwrite(w.out.data, 1, w.out.len, out) == w.out.len ? 0 : -1;
+    free(w.out.data);
     return rc;
 }

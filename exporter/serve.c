@@ -148,18 +148,12 @@ static const struct serve_body *serve_snap_body(struct serve_snap *sn, enum nego
     struct serve_body *b = &sn->body[fmt];
     if (b->data == NULL) {
         double t0 = serve_mono();
-        FILE *f = open_memstream(&b->data, &b->len);
-        if (f == NULL)
-            abort();
-        if (fmt == NEGOT_OPENMETRICS) {
-            expo_om_write(sn->expo, f);
-        } else if (fmt == NEGOT_PROTOBUF) {
-            if (expo_pb_write(sn->expo, f) != 0)
-                log_msg(LOG_ERROR, "cannot render the protobuf exposition", NULL);
-        } else {
-            expo_write_text(sn->expo, f);
-        }
-        fclose(f);
+        if (fmt == NEGOT_OPENMETRICS)
+            b->data = expo_om_render(sn->expo, &b->len);
+        else if (fmt == NEGOT_PROTOBUF)
+            b->data = expo_pb_render(sn->expo, &b->len);
+        else
+            b->data = expo_render_text(sn->expo, &b->len);
         sn->render_seconds[fmt] = serve_mono() - t0;
     }
     if (gzip && b->gz == NULL && negot_gzip_compress(b->data, b->len, &b->gz, &b->gz_len) != 0) {

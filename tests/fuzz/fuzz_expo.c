@@ -129,18 +129,19 @@ static void check_text(const struct expo_set *e, const char *buf, size_t len, bo
                 abort();
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             const char *brace = memchr(p, '{', (size_t)(end - p));
-            if (s->n_labels > 0) {
+            if (expo_sample_n_labels(s) > 0) {
                 if (brace == NULL || (nl != NULL && brace > nl))
                     abort();
                 p = brace + 1;
-                for (size_t j = 0; j < s->n_labels; j++) {
-                    size_t nlen = strlen(s->labels[j].name);
-                    if ((size_t)(end - p) < nlen + 2 || strncmp(p, s->labels[j].name, nlen) != 0 ||
+                for (size_t j = 0; j < expo_sample_n_labels(s); j++) {
+                    const struct expo_label *l = expo_sample_label(s, j);
+                    size_t nlen = strlen(l->name);
+                    if ((size_t)(end - p) < nlen + 2 || strncmp(p, l->name, nlen) != 0 ||
                         p[nlen] != '=' || p[nlen + 1] != '"')
                         abort();
                     p += nlen + 2;
                     char *v = unquote(&p, end, '"');
-                    if (v == NULL || strcmp(v, s->labels[j].value) != 0)
+                    if (v == NULL || strcmp(v, l->value) != 0)
                         abort(); /* the round trip of label escaping */
                     free(v);
                     if (p < end && *p == ',')
