@@ -350,6 +350,208 @@ out:
     expo_free(e);
 }
 
+/* splitmix64 from a fixed seed: every run checks the same values. */
+static uint64_t value_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* protobuf-c declares string fields as char *; packing only reads them. */
+static char *pb_str(const char *s)
+{
+    return (char *)(uintptr_t)s;
+}
+
+static uint64_t pb_count(double v)
+{
+    return !(v >= 0) ? 0 : v >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)v;
+}
+
+/* The metric of a sample with its labels (without "le" in histograms), built in a. */
+static struct Io__Prometheus__Client__Metric *pb_metric(struct arena *a,
+                                                        const struct expo_sample *s, bool skip_le)
+{
+    struct Io__Prometheus__Client__Metric *m = arena_alloc(a, sizeof(*m));
+    io__prometheus__client__metric__init(m);
+    size_t n = expo_sample_n_labels(s);
+    m->label = arena_alloc(a, (n + 1) * sizeof(*m->label));
+    for (size_t j = 0; j < n; j++) {
+        const struct expo_label *l = expo_sample_label(s, j);
+        if (skip_le && strcmp(l->name, "le") == 0)
+            continue;
+        struct Io__Prometheus__Client__LabelPair *p = arena_alloc(a, sizeof(*p));
+        io__prometheus__client__label_pair__init(p);
+        p->name = pb_str(l->name);
+        p->value = pb_str(l->value);
+        m->label[m->n_label++] = p;
+    }
+    return m;
+}
+
+/* The set encoded by protobuf-c from message structures built for each family: what
+ * expo_pb_render must write, byte for byte. */
+static char *pb_reference(const struct expo_set *e, size_t *len)
+{
+    char *out = NULL;
+    FILE *f = open_memstream(&out, len);
+    for (size_t i = 0; i < e->n; i++) {
+        const struct expo_family *fam = &e->families[i];
+        if (fam->n == 0)
+            continue;
+        struct arena a = {0};
+        struct Io__Prometheus__Client__MetricFamily mf;
+        io__prometheus__client__metric_family__init(&mf);
+        mf.name = arena_printf(&a, "%s%s", fam->name,
+                               fam->type == EXPO_COUNTER ? "_total"
+                               : fam->type == EXPO_INFO  ? "_info"
+                                                         : "");
+        if (fam->help[0] != '\0')
+            mf.help = pb_str(fam->help);
+        mf.has_type = true;
+        mf.type = fam->type == EXPO_COUNTER     ? IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER
+                  : fam->type == EXPO_HISTOGRAM ? IO__PROMETHEUS__CLIENT__METRIC_TYPE__HISTOGRAM
+                                                : IO__PROMETHEUS__CLIENT__METRIC_TYPE__GAUGE;
+        mf.metric = arena_alloc(&a, (fam->n + 1) * sizeof(*mf.metric));
+        struct Io__Prometheus__Client__Metric *open = NULL;
+        for (size_t k = 0; k < fam->n; k++) {
+            const struct expo_sample *s = &fam->samples[k];
+            if (fam->type != EXPO_HISTOGRAM) {
+                struct Io__Prometheus__Client__Metric *m = pb_metric(&a, s, false);
+                if (fam->type == EXPO_COUNTER) {
+                    m->counter = arena_alloc(&a, sizeof(*m->counter));
+                    io__prometheus__client__counter__init(m->counter);
+                    m->counter->has_value = true;
+                    m->counter->value = s->value;
+                } else {
+                    m->gauge = arena_alloc(&a, sizeof(*m->gauge));
+                    io__prometheus__client__gauge__init(m->gauge);
+                    m->gauge->has_value = true;
+                    m->gauge->value = s->value;
+                }
+                mf.metric[mf.n_metric++] = m;
+                continue;
+            }
+            if (open == NULL) {
+                open = pb_metric(&a, s, true);
+                open->histogram = arena_alloc(&a, sizeof(*open->histogram));
+                io__prometheus__client__histogram__init(open->histogram);
+                open->histogram->bucket =
+                    arena_alloc(&a, (fam->n + 1) * sizeof(*open->histogram->bucket));
+                mf.metric[mf.n_metric++] = open;
+            }
+            struct Io__Prometheus__Client__Histogram *h = open->histogram;
+            if (strcmp(s->suffix, "_bucket") == 0) {
+                struct Io__Prometheus__Client__Bucket *b = arena_alloc(&a, sizeof(*b));
+                io__prometheus__client__bucket__init(b);
+                b->has_upper_bound = b->has_cumulative_count = true;
+                b->upper_bound = INFINITY;
+                for (size_t j = 0; j < expo_sample_n_labels(s); j++)
+                    if (strcmp(expo_sample_label(s, j)->name, "le") == 0)
+                        b->upper_bound = strtod(expo_sample_label(s, j)->value, NULL);
+                b->cumulative_count = pb_count(s->value);
+                h->bucket[h->n_bucket++] = b;
+            } else if (strcmp(s->suffix, "_sum") == 0) {
+                h->has_sample_sum = true;
+                h->sample_sum = s->value;
+            } else {
+                h->has_sample_count = true;
+                h->sample_count = pb_count(s->value);
+                open = NULL;
+            }
+        }
+        size_t n = io__prometheus__client__metric_family__get_packed_size(&mf);
+        uint8_t *buf = arena_alloc(&a, n + 1);
+        io__prometheus__client__metric_family__pack(&mf, buf);
+        for (size_t v = n; v >= 0x80; v >>= 7)
+            fputc((int)(v & 0x7f) | 0x80, f);
+        size_t top = n;
+        while (top >= 0x80)
+            top >>= 7;
+        fputc((int)top, f);
+        fwrite(buf, 1, n, f);
+        arena_free(&a);
+    }
+    fclose(f);
+    return out;
+}
+
+/* A set of random families (every type), label lists shared and not, label values with
+ * escapes or empty, and any double as a value; from a fixed seed. */
+static struct expo_set *random_set(uint64_t *state)
+{
+    static const char *const words[] = {"",    "a",   "x\"y", "back\\slash", "line\nfeed",
+                                        "ünï", "200", "5m",   "+Inf",        "0.25"};
+    static const enum expo_type types[] = {EXPO_GAUGE, EXPO_COUNTER, EXPO_STATESET, EXPO_INFO,
+                                           EXPO_HISTOGRAM};
+    const size_t n_words = sizeof(words) / sizeof(words[0]);
+    struct expo_set *e = calloc(1, sizeof(*e));
+    size_t n_fam = 1 + value_random(state) % 6;
+    for (size_t i = 0; i < n_fam; i++) {
+        enum expo_type type = types[value_random(state) % 5];
+        const char *name = arena_printf(&e->arena, "r_f%zu", i);
+        struct expo_family *f = expo_family(e, name, type, words[value_random(state) % n_words]);
+        size_t n_lists = value_random(state) % 4;
+        for (size_t k = 0; k < n_lists; k++) {
+            struct expo_label base[4];
+            size_t n_base = value_random(state) % 5;
+            for (size_t j = 0; j < n_base; j++) {
+                base[j].name = arena_printf(&e->arena, "l%zu", j);
+                base[j].value = words[value_random(state) % n_words];
+            }
+            if (type == EXPO_HISTOGRAM) {
+                double bounds[4];
+                uint64_t counts[4];
+                size_t n_bounds = 1 + value_random(state) % 4;
+                for (size_t b = 0; b < n_bounds; b++) {
+                    bounds[b] = b + 1 == n_bounds ? INFINITY : (double)(b + 1) * 0.25;
+                    counts[b] = value_random(state) % 1000;
+                }
+                expo_add_histogram(e, f, base, n_base, bounds, counts, n_bounds,
+                                   (double)(value_random(state) % 100000) / 8, counts[0]);
+                continue;
+            }
+            for (size_t m = value_random(state) % 4; m > 0; m--) {
+                uint64_t bits = value_random(state);
+                double v;
+                memcpy(&v, &bits, sizeof(v));
+                if (value_random(state) % 2)
+                    v = (double)(value_random(state) % 5);
+                if (value_random(state) % 2)
+                    expo_add(e, f, base, n_base, NULL, NULL, v);
+                else
+                    expo_add(e, f, base, n_base, "extra", words[value_random(state) % n_words], v);
+            }
+        }
+    }
+    return e;
+}
+
+/* The directly encoded protobuf is byte for byte what protobuf-c packs from message
+ * structures, for the sample set and for random sets. */
+static void protobuf_same_as_protobuf_c(void)
+{
+    uint64_t state = 7;
+    for (int round = 0; round < 300; round++) {
+        struct expo_set *e = round == 0 ? sample_set() : random_set(&state);
+        size_t len = 0, want_len = 0;
+        char *got = expo_pb_render(e, &len);
+        char *want = pb_reference(e, &want_len);
+        if (!EXPECT_INT(len, want_len) || !EXPECT(memcmp(got, want, len) == 0))
+            round = 1000;
+        /* The FILE writer writes the same bytes. */
+        size_t file_len = 0;
+        char *file = render(e, RENDER_PB, &file_len);
+        EXPECT(file_len == len && memcmp(file, got, len) == 0);
+        free(file);
+        free(got);
+        free(want);
+        expo_free(e);
+    }
+}
+
 /* A write error is reported. */
 static void protobuf_write_error(void)
 {
@@ -615,15 +817,6 @@ static bool value_check(double v)
     return ok;
 }
 
-/* splitmix64 from a fixed seed: every run checks the same values. */
-static uint64_t value_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 /* Sample values: a few known renderings (worked out by hand from the decimal expansions),
  * then every branch of the rule against printf's rendering and strtod's reading: integers,
  * decimals that need 15 or 17 digits, ties at the last digit, tiny and huge exponents,
@@ -710,6 +903,7 @@ const struct harness_test suite_expo[] = {
     {"openmetrics_format", openmetrics_format},
     {"openmetrics_canonical_le", openmetrics_canonical_le},
     {"protobuf_format", protobuf_format},
+    {"protobuf_same_as_protobuf_c", protobuf_same_as_protobuf_c},
     {"protobuf_write_error", protobuf_write_error},
     {"negotiation", negotiation},
     {"gzip_negotiation", gzip_negotiation},
