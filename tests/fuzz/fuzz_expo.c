@@ -1,7 +1,9 @@
 /* libFuzzer target: the exposition writers. The input builds a metric set (family types,
  * help texts, label names and values, sample values as doubles); it is written as Prometheus
  * text 0.0.4, OpenMetrics 1.0.0 and protobuf. The label values and help texts parsed back
- * from both text formats (unescaping \\, \" and \n) must equal the originals. */
+ * from both text formats (unescaping \\, \" and \n) must equal the originals, and the sample
+ * values must read back exactly, written by the rule of the first writers. */
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +97,36 @@ static char *unquote(const char **pp, const char *end, char close)
     return out;
 }
 
+/* Checks the value at the end of a sample line [p, nl): it reads back as v (any NaN as a
+ * NaN, -0 as 0) and is written by the rule of the first writers, printf's "%.15g" when that
+ * reads back exactly, else "%.17g", with integers below 1e15 in full. */
+static void check_value(const char *p, const char *nl, double v)
+{
+    const char *sp = nl;
+    while (sp > p && sp[-1] != ' ')
+        sp--;
+    char got[64], want[64], *stop;
+    if (sp == p || nl - sp >= (long)sizeof(got))
+        abort();
+    memcpy(got, sp, (size_t)(nl - sp));
+    got[nl - sp] = '\0';
+    double back = strtod(got, &stop);
+    if (*stop != '\0' || (isnan(v) ? !isnan(back) : back != v))
+        abort();
+    if (v == 0 || v == 1)
+        snprintf(want, sizeof(want), "%d", (int)v);
+    else if (isnan(v))
+        snprintf(want, sizeof(want), "NaN");
+    else if (isinf(v))
+        snprintf(want, sizeof(want), v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(want, sizeof(want), "%.0f", v);
+    else if (snprintf(want, sizeof(want), "%.15g", v) > 0 && strtod(want, NULL) != v)
+        snprintf(want, sizeof(want), "%.17g", v);
+    if (strcmp(got, want) != 0)
+        abort();
+}
+
 /* Checks the label values and help texts written in buf against the set. */
 static void check_text(const struct expo_set *e, const char *buf, size_t len, bool om)
 {
@@ -153,6 +185,7 @@ static void check_text(const struct expo_set *e, const char *buf, size_t len, bo
             nl = memchr(p, '\n', (size_t)(end - p));
             if (nl == NULL)
                 abort();
+            check_value(p, nl, s->value);
             p = nl + 1;
         }
     }
