@@ -36,17 +36,16 @@ static const double expo_value_pow10d[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5, 
 
 /* Rounds a (positive and finite) to p <= 17 significant digits the way printf does, from
  * its exact binary value with ties to even: a ~ m * 10^(x - p + 1) with 10^(p-1) <= m <
- * 10^p, x being the decimal exponent of the rounded value. Returns false, leaving the work
- * to printf, when a * 10^(p-1-x) is not computable in 128 bits: a >= 10^p or a below about
- * 10^(p-28). */
-static bool expo_value_round(double a, int p, uint64_t *m, int *x)
+ * 10^p, x being the decimal exponent of the rounded value. guess is x or one off. Returns
+ * false, leaving the work to printf, when a * 10^(p-1-x) is not computable in 128 bits: a >=
+ * 10^p or a below about 10^(p-28). */
+static bool expo_value_round(double a, int p, int guess, uint64_t *m, int *x)
 {
     int be;
     uint64_t f = (uint64_t)ldexp(frexp(a, &be), 53);
     int e = be - 53; /* a = f * 2^e exactly */
-    int guess = (int)floor(log10(a));
-    /* log10 may be off by one near powers of ten, and rounding may carry into one more
-     * digit: each retry moves the guess by one. */
+    /* A wrong guess, or rounding that carries into one more digit, gives a q with too many
+     * or too few digits: each retry moves the guess by one. */
     for (int tries = 0; tries < 4; tries++) {
         int k = p - 1 - guess;
         if (k < 0 || k > 27)
@@ -160,8 +159,11 @@ size_t expo_value_format(double v, char buf[EXPO_VALUE_SIZE])
     if (a < 1e15 && a == floor(a))
         return expo_value_integer(buf, negative, a);
     uint64_t m;
-    int x;
-    if (expo_value_round(a, 15, &m, &x)) {
+    int x, be;
+    frexp(a, &be);
+    /* 2^(be-1) <= a < 2^be, so log10(a) is within log10(2) above (be - 1) * log10(2). */
+    int guess = (int)floor((be - 1) * 0.30102999566398120);
+    if (expo_value_round(a, 15, guess, &m, &x)) {
         /* The 15 digits read back as a exactly when m / 10^k rounds to a: both are exact
          * doubles, and division rounds correctly as strtod does. */
         int k = 14 - x;
@@ -172,7 +174,7 @@ size_t expo_value_format(double v, char buf[EXPO_VALUE_SIZE])
             if (strtod(buf, NULL) == v)
                 return n;
         }
-        if (expo_value_round(a, 17, &m, &x))
+        if (expo_value_round(a, 17, x, &m, &x))
             return expo_value_write(buf, negative, m, 17, x);
     }
     snprintf(buf, EXPO_VALUE_SIZE, "%.15g", v);
