@@ -26,25 +26,15 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
 PROMTOOL = os.environ.get("PROMTOOL", "/usr/bin/promtool")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "rules", "examples")
 ALERTS_DIR = os.path.join(ROOT, "tests", "alerts")
-
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
 
 
 def run(args, **kw):
@@ -123,8 +113,7 @@ def main():
                   t.returncode == 0 and "SUCCESS" in t.stdout,
                   (t.stdout + t.stderr).strip()[-4000:])
     print(f"# total {time.monotonic() - t0:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ import urllib.request
 sys.dont_write_bytecode = True  # keep the tree clean
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check, note  # noqa: E402
 import promlab as pl  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
@@ -58,23 +60,7 @@ BUILTIN_VARS = {"__interval": "15s", "__rate_interval": "1m", "__range": "2m",
 VAR_RE = re.compile(r"\$(\w+)|\$\{([\w.]+)(?::([\w]+))?\}|\[\[(\w+)(?::(\w+))?\]\]")
 SAN_RE = re.compile(r"Sanitizer|runtime error:")
 
-passed = failed = 0
 expressions = set()  # distinct (dashboard, kind, expression) run against Prometheus B
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
-
-
-def note(msg):
-    print(f"# {msg}", flush=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -759,8 +745,7 @@ def main():
     note(f"{len([k for k in expressions if k[1] != 'variable'])} distinct panel expressions "
          f"and {len([k for k in expressions if k[1] == 'variable'])} variable queries run; "
          f"total {time.monotonic() - t_all:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

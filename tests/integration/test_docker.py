@@ -37,6 +37,8 @@ import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import stack  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
@@ -49,19 +51,6 @@ RUNTIME_PACKAGES = {"libyaml-0-2", "libcurl4", "libjansson4", "libmicrohttpd12",
                     "ca-certificates", "tzdata"}
 BUILD_ONLY = re.compile(r"-dev$|^build-essential$|^gcc|^g\+\+|^clang|^make$|^pkg-config$|"
                         r"^protobuf-c-compiler$|^cpp")
-
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + str(detail) if detail else ''}", flush=True)
-    return ok
 
 
 def run(args, **kw):
@@ -563,8 +552,7 @@ def main():
             ast.parse(f.read())
         check_workload(tmp)
     print(f"# total {time.monotonic() - t0:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import stack  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
@@ -87,19 +89,7 @@ SUMMARY_RE = re.compile(r"^checkout/availability burns its error budget fast: "
                         r"(\d+(\.\d)?)x the sustainable rate over 1h \(alert above 14\.4x over "
                         r"1h and 5m, or 6x over 6h and 30m\)$")
 
-passed = failed = 0
 T0 = time.monotonic()
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
 
 
 def progress(msg):
@@ -332,8 +322,7 @@ def finish(*dump):
     for p in dump:
         print(f"# last lines of {p.name}'s log:\n" + p.log(tail=15))
     print(f"# total {time.monotonic() - T0:.0f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 sys.dont_write_bytecode = True  # keep the tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import promlab as pl  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
@@ -41,21 +43,9 @@ WINDOWS = [("5m", 300), ("30m", 1800), ("1h", HOUR), ("2h", 2 * HOUR), ("6h", 6 
            ("1d", DAY), ("3d", 3 * DAY)]
 WIN_S = dict(WINDOWS)
 
-passed = failed = 0
 findings = []  # NaN/Inf tokens seen in any JSON output
 san_reports = []  # sanitizer reports seen on any stderr
 SAN_RE = re.compile(r"Sanitizer|runtime error:")
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
 
 
 def iso(t):
@@ -647,8 +637,7 @@ def main():
             print(f"# prometheus ready in {prom.start_seconds:.2f}s at {prom.url}")
             run(prom, ds, bds, rules)
     print(f"# total {time.monotonic() - t_all:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 def specs_for(ds, bds):

@@ -51,6 +51,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.dont_write_bytecode = True  # keep the tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check, note  # noqa: E402
 import test_serve as ts  # noqa: E402  (Sloe, request, metric_value, wait_for)
 
 GOOD, TOTAL = 99.5, 100.0
@@ -59,23 +61,6 @@ COMPLIANCE = GOOD / TOTAL
 # 64 MiB body many times slower under valgrind.
 PROM_TIMEOUT = int(os.environ.get("FAULTS_PROM_TIMEOUT", "1"))
 HUGE = 64 * 1024 * 1024 + 4096  # past sloe's 64 MiB cap on a response body
-
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
-
-
-def note(msg):
-    print(f"# {msg}", flush=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -543,8 +528,7 @@ def main():
         fp.close()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"# total {time.monotonic() - t_all:.0f}s", flush=True)
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

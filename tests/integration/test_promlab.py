@@ -13,22 +13,12 @@ import time
 
 sys.dont_write_bytecode = True  # keep the tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import promlab as pl  # noqa: E402
 
 END = 1767225600  # 2026-01-01T00:00:00Z
 HOUR, DAY = 3600, 86400
-
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}")
 
 
 def equal(name, got, want, rel=0.0):
@@ -229,8 +219,7 @@ def main():
             gone = True
         check("no prometheus process left", gone)
 
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from zoneinfo import ZoneInfo
 
 sys.dont_write_bytecode = True  # keep the tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check, skip  # noqa: E402
 import promlab as pl  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
@@ -48,23 +50,6 @@ GAP = 15 * 60  # episodes less than this apart are one (a flapping condition)
 PNG = "build/report.png"
 PDF = "build/report.pdf"
 PAGE1 = "build/report-page1.png"
-
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
-
-
-def skip(name, why):
-    print(f"skip {name}: {why}", flush=True)
 
 
 def utc(t):
@@ -804,8 +789,7 @@ def main():
             print(f"# prometheus ready in {prom.start_seconds:.2f}s at {prom.url}")
             run(prom, ds, tmp)
     print(f"# total {time.monotonic() - t_all:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

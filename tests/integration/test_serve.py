@@ -48,6 +48,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.dont_write_bytecode = True  # keep the tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check, note, skip  # noqa: E402
 import promlab as pl  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
@@ -67,27 +69,7 @@ OM_ACCEPT = "application/openmetrics-text;version=1.0.0"
 PB_ACCEPT = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
              "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3")
 
-passed = failed = 0
 findings = []  # bugs worth a closing note
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
-
-
-def skip(name, why):
-    print(f"skip {name}: {why}", flush=True)
-
-
-def note(msg):
-    print(f"# {msg}", flush=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -891,7 +873,6 @@ def check_endpoints(m, h_sloe):
     check("3. POST /metrics: 405", status_of(m.port, "/metrics", "POST", body=b"") == 405)
 
 
-
 def check_scraped(b1, b2, m, rules, prom_a, recorder):
     """1. B1 (OpenMetrics) and B2 (protobuf) scrape M: the same series, equal to sloe eval."""
     def scraped(b):
@@ -1386,8 +1367,7 @@ def main():
         check("sanitizers: no report on any sloe's stderr", not reports,
               short([r[:1500] for r in reports], 2))
     print(f"# total {time.monotonic() - t_all:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 def run(tmp, proms, helpers, t_all):
