@@ -168,7 +168,7 @@ test: deps
 DEB_PKGS := build-essential pkg-config libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev \
             libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libjansson-dev clang libclang-rt-14-dev \
             clang-format tzdata groff-base python3 openssl chromium fonts-dejavu-core \
-            prometheus prometheus-alertmanager victoria-metrics valgrind libsnappy-dev
+            prometheus prometheus-alertmanager victoria-metrics valgrind libsnappy-dev faketime
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
