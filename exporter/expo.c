@@ -356,19 +356,16 @@ static void expo_buf_label(struct expo_buf *b, const struct expo_label *l)
 
 struct expo_out {
     struct expo_buf out;
-    /* The shared label lists written so far, by id: where their text (name="value",...) is
-     * in texts; a length of 0 means not written yet. */
+    /* The text (name="value",...) of each shared label list written so far, by id: where
+     * it is in texts; a length of 0 means not written yet. */
     struct expo_buf texts;
-    size_t n_known;
-    struct {
-        size_t offset, len;
-    } * known;
+    struct expo_span *known;
 };
 
-struct expo_out *expo_out_new(void)
+struct expo_out *expo_out_new(const struct expo_set *e)
 {
     struct expo_out *o = calloc(1, sizeof(*o));
-    if (o == NULL)
+    if (o == NULL || (o->known = calloc(e->n_labels + 1, sizeof(*o->known))) == NULL)
         abort();
     return o;
 }
@@ -415,27 +412,17 @@ void expo_out_escaped(struct expo_out *o, const char *s, bool quote)
 /* Appends the text of a shared label list, rendered on its first use. */
 static void expo_out_shared(struct expo_out *o, const struct expo_labels *l)
 {
-    if (l->id >= o->n_known) {
-        size_t n = o->n_known > 0 ? o->n_known : 1024;
-        while (n <= l->id)
-            n *= 2;
-        o->known = realloc(o->known, n * sizeof(*o->known));
-        if (o->known == NULL)
-            abort();
-        memset(o->known + o->n_known, 0, (n - o->n_known) * sizeof(*o->known));
-        o->n_known = n;
-    }
-    if (o->known[l->id].len == 0) {
-        size_t start = o->texts.len;
+    struct expo_span *known = &o->known[l->id];
+    if (known->len == 0) {
+        known->offset = o->texts.len;
         for (size_t j = 0; j < l->n; j++) {
             if (j > 0)
                 expo_buf_put(&o->texts, ",", 1);
             expo_buf_label(&o->texts, &l->v[j]);
         }
-        o->known[l->id].offset = start;
-        o->known[l->id].len = o->texts.len - start;
+        known->len = o->texts.len - known->offset;
     }
-    expo_buf_put(&o->out, o->texts.data + o->known[l->id].offset, o->known[l->id].len);
+    expo_buf_put(&o->out, o->texts.data + known->offset, known->len);
 }
 
 void expo_out_sample(struct expo_out *o, const char *name, size_t name_len, const char *suffix,
@@ -490,7 +477,7 @@ static void expo_text(const struct expo_set *e, struct expo_out *o)
 
 void expo_write_text(const struct expo_set *e, FILE *out)
 {
-    struct expo_out *o = expo_out_new();
+    struct expo_out *o = expo_out_new(e);
     expo_text(e, o);
     if (expo_out_finish(o, out) != 0)
         clearerr(out);
@@ -498,7 +485,7 @@ void expo_write_text(const struct expo_set *e, FILE *out)
 
 char *expo_render_text(const struct expo_set *e, size_t *len)
 {
-    struct expo_out *o = expo_out_new();
+    struct expo_out *o = expo_out_new(e);
     expo_text(e, o);
     return expo_out_take(o, len);
 }

@@ -102,11 +102,16 @@ static inline void expo_buf_put(struct expo_buf *b, const void *s, size_t n)
     b->len += n;
 }
 
-/* A writer for the exposition formats: the output gathers in memory (far cheaper than a stdio
- * call for each label of hundreds of thousands of series), then goes to a FILE or to the
- * caller. Allocation failure aborts. */
+/* Where something is in a buffer. */
+struct expo_span {
+    size_t offset, len;
+};
+
+/* A writer of the set e in an exposition format: the output gathers in memory (far cheaper
+ * than a stdio call for each label of hundreds of thousands of series), then goes to a FILE
+ * or to the caller. Allocation failure aborts. */
 struct expo_out;
-struct expo_out *expo_out_new(void);
+struct expo_out *expo_out_new(const struct expo_set *e);
 
 /* Frees the writer and hands over its output: malloc'd, NUL-terminated, *len bytes before
  * the NUL. */

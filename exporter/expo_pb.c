@@ -98,37 +98,25 @@ static void expo_pb_label(struct expo_buf *b, const struct expo_label *l)
 }
 
 /* The writer's state: the output, a family being encoded (its length goes first), and the
- * LabelPair fields of each shared label list, encoded on first use. */
+ * LabelPair fields of each shared label list, by id: where they are in labels, encoded on
+ * first use (a length of 0 means not yet). */
 struct expo_pb {
     struct expo_buf out, family, labels;
-    size_t n_known;
-    struct {
-        size_t offset, len;
-    } * known;
+    struct expo_span *known;
 };
 
 /* The encoded LabelPair fields of a shared label list. */
 static const char *expo_pb_shared(struct expo_pb *w, const struct expo_labels *l, size_t *len)
 {
-    if (l->id >= w->n_known) {
-        size_t n = w->n_known > 0 ? w->n_known : 1024;
-        while (n <= l->id)
-            n *= 2;
-        w->known = realloc(w->known, n * sizeof(*w->known));
-        if (w->known == NULL)
-            abort();
-        memset(w->known + w->n_known, 0, (n - w->n_known) * sizeof(*w->known));
-        w->n_known = n;
-    }
-    if (w->known[l->id].len == 0) {
-        size_t start = w->labels.len;
+    struct expo_span *known = &w->known[l->id];
+    if (known->len == 0) {
+        known->offset = w->labels.len;
         for (size_t j = 0; j < l->n; j++)
             expo_pb_label(&w->labels, &l->v[j]);
-        w->known[l->id].offset = start;
-        w->known[l->id].len = w->labels.len - start;
+        known->len = w->labels.len - known->offset;
     }
-    *len = w->known[l->id].len;
-    return w->labels.data + w->known[l->id].offset;
+    *len = known->len;
+    return w->labels.data + known->offset;
 }
 
 /* Counts in the set are doubles holding integers; anything else is clamped into uint64. */
@@ -248,6 +236,9 @@ static void expo_pb_family(struct expo_pb *w, const struct expo_family *f)
 /* Encodes e into w->out. */
 static void expo_pb_encode(const struct expo_set *e, struct expo_pb *w)
 {
+    w->known = calloc(e->n_labels + 1, sizeof(*w->known));
+    if (w->known == NULL)
+        abort();
     for (size_t i = 0; i < e->n; i++)
         if (e->families[i].n > 0)
             expo_pb_family(w, &e->families[i]);
