@@ -552,6 +552,47 @@ static void protobuf_same_as_protobuf_c(void)
     }
 }
 
+/* Samples share their label list while the labels stay the same (by content: a caller's
+ * array reused with other values makes a new list), and every writer writes each sample's
+ * own labels. */
+static void shared_labels(void)
+{
+    struct expo_set *e = calloc(1, sizeof(*e));
+    struct expo_family *f = expo_family(e, "t", EXPO_GAUGE, "T.");
+    struct expo_label l[2] = {{"a", "1"}, {"b", "2"}};
+    expo_add(e, f, l, 2, NULL, NULL, 1);
+    expo_add(e, f, l, 2, "x", "y", 2);
+    l[1].value = "3";
+    expo_add(e, f, l, 2, NULL, NULL, 3);
+    expo_add(e, f, l, 1, NULL, NULL, 4);
+    expo_add(e, f, l, 0, "x", "z", 5);
+    EXPECT(f->samples[0].labels == f->samples[1].labels);
+    EXPECT(f->samples[1].labels != f->samples[2].labels);
+    EXPECT(f->samples[2].labels != f->samples[3].labels);
+    EXPECT_INT(e->n_labels, 4);
+    static const char lines[] = "t{a=\"1\",b=\"2\"} 1\n"
+                                "t{a=\"1\",b=\"2\",x=\"y\"} 2\n"
+                                "t{a=\"1\",b=\"3\"} 3\n"
+                                "t{a=\"1\"} 4\n"
+                                "t{x=\"z\"} 5\n";
+    char *text = render(e, RENDER_TEXT, NULL);
+    char want_text[256];
+    snprintf(want_text, sizeof(want_text), "# HELP t T.\n# TYPE t gauge\n%s", lines);
+    EXPECT_STR(text, want_text);
+    char *om = render(e, RENDER_OM, NULL);
+    EXPECT_CONTAINS(om, lines);
+    size_t len = 0;
+    char *pb = render(e, RENDER_PB, &len);
+    size_t want_len = 0;
+    char *want = pb_reference(e, &want_len);
+    EXPECT(len == want_len && memcmp(pb, want, len) == 0);
+    free(want);
+    free(pb);
+    free(om);
+    free(text);
+    expo_free(e);
+}
+
 /* A write error is reported. */
 static void protobuf_write_error(void)
 {
@@ -905,6 +946,7 @@ const struct harness_test suite_expo[] = {
     {"protobuf_format", protobuf_format},
     {"protobuf_same_as_protobuf_c", protobuf_same_as_protobuf_c},
     {"protobuf_write_error", protobuf_write_error},
+    {"shared_labels", shared_labels},
     {"negotiation", negotiation},
     {"gzip_negotiation", gzip_negotiation},
     {"gzip_round_trip", gzip_round_trip},
