@@ -380,7 +380,10 @@ static void expo_out_free(struct expo_out *o)
 char *expo_out_take(struct expo_out *o, size_t *len)
 {
     expo_buf_put(&o->out, "", 1); /* a NUL after the output, and never a NULL buffer */
-    char *data = o->out.data;
+    /* The buffer grew by doubling: give back what it does not use, as it is kept. */
+    char *data = realloc(o->out.data, o->out.len);
+    if (data == NULL)
+        data = o->out.data;
     *len = o->out.len - 1;
     expo_out_free(o);
     return data;

@@ -252,8 +252,10 @@ char *expo_pb_render(const struct expo_set *e, size_t *len)
     struct expo_pb w = {0};
     expo_pb_encode(e, &w);
     expo_buf_put(&w.out, "", 1); /* never a NULL buffer */
+    /* The buffer grew by doubling: give back what it does not use, as it is kept. */
+    char *data = realloc(w.out.data, w.out.len);
     *len = w.out.len - 1;
-    return w.out.data;
+    return data != NULL ? data : w.out.data;
 }
 
 int expo_pb_write(const struct expo_set *e, FILE *out)
