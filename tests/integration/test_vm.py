@@ -10,7 +10,8 @@ against it at explicit times. Every expected number is computed here from the ge
 exact per-minute counts, never from sloe's or VictoriaMetrics's output. build/evaldriver then
 steps one evaluator a minute at a time (the steady-state path of sloe serve: only the new
 minutes are fetched), `sloe serve` evaluates live data imported up to 30 minutes from now
-(its /api/v1/slos and /metrics are checked), and the same rules run against Prometheus 2.42
+(its /api/v1/slos and /metrics are checked, and the same VictoriaMetrics scrapes its /metrics
+every second: every sample is ingested; values are stored to 12 significant digits), and the same rules run against Prometheus 2.42
 backfilled from the same file, to show where the two engines agree (everything but uptime,
 to 1e-12) and where they legitimately differ.
 
@@ -761,10 +762,26 @@ services:
 """
 
 
-def serve(vm, tmp):
+def export(vm, selector, since):
+    """The raw samples of the series matching selector since `since`:
+    {series key: [(unix seconds, value)]}."""
+    _, body = vm.get("/api/v1/export", {"match[]": selector, "start": str(since)})
+    out = {}
+    for line in body.decode().splitlines():
+        doc = json.loads(line)
+        m = dict(doc["metric"])
+        name = m.pop("__name__", "")
+        out[pl.series_key(name, m)] = [(ts / 1000, v) for ts, v in
+                                        zip(doc["timestamps"], doc["values"])]
+    return out
+
+
+def serve(vm, tmp, port):
     """sloe serve against VictoriaMetrics at the current time: two days of data ending 30
     minutes from now (an error burst started 30 minutes ago), imported; the daemon's
-    /api/v1/slos and /metrics must give the expected values at its evaluation time."""
+    /api/v1/slos and /metrics must give the expected values at its evaluation time. The same
+    VictoriaMetrics scrapes sloe's /metrics every second (-promscrape.config, job "sloe"):
+    every sample must be ingested and the compliance stored must be sloe's."""
     now = int(time.time())
     le = now - now % 60 + 30 * MIN
     ls = le - 2 * DAY
@@ -792,7 +809,6 @@ def serve(vm, tmp):
     rules = os.path.join(tmp, "live.yaml")
     with open(rules, "w") as f:
         f.write(LIVE_RULES)
-    port = pl.free_port()
     errp = os.path.join(tmp, "serve.stderr")
     with open(errp, "wb") as err:
         proc = subprocess.Popen([SLOE, "serve", f"--rules={rules}",
@@ -813,6 +829,7 @@ def serve(vm, tmp):
             except (urllib.error.URLError, ConnectionError, OSError, ValueError):
                 pass
             time.sleep(0.1)
+        since = int(time.time()) + 1  # scrapes before sloe answered found it down
         T = (got or {}).get("last_evaluation")
         check("sloe serve: /api/v1/slos has the live SLO evaluated (data_ok true) at the "
               "current minute", got is not None and got.get("data_ok") is True
@@ -834,6 +851,31 @@ def serve(vm, tmp):
             check("sloe serve: /metrics slo_compliance_ratio equals the JSON compliance",
                   m is not None and float(m.group(1)) == got["compliance"],
                   m.group(0) if m else text[:300])
+            lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+            seen, scraped, deadline = {}, {}, time.monotonic() + 20
+            while time.monotonic() < deadline:
+                seen = export(vm, '{job="sloe",__name__="slo_compliance_ratio",service="live"}',
+                              since)
+                scraped = export(vm, '{job="sloe",__name__="scrape_samples_scraped"}', since)
+                if seen and scraped:
+                    break
+                time.sleep(0.2)
+            vals = [tv for tvs in seen.values() for tv in tvs]
+
+            def sloe_had(ts, v):
+                # sloe evaluates every 2 s: a scrape just after a minute turns may still
+                # show the previous minute's result
+                m = int(ts) // 60 * 60
+                return any(abs(v - expected(spec, e)["compliance"]) <= 1e-9 for e in (m, m - 60))
+
+            check(f"VM scraping sloe serve: slo_compliance_ratio stored ({len(vals)} samples), "
+                  f"each the expected compliance at its time (~{got['compliance']:.12g}: "
+                  "VictoriaMetrics keeps 12 significant digits)",
+                  vals and all(sloe_had(ts, v) for ts, v in vals), f"{seen}")
+            counts = [v for tvs in scraped.values() for _, v in tvs]
+            check(f"VM scraping sloe serve: every scrape ingests all {len(lines)} samples of "
+                  "/metrics (scrape_samples_scraped)", counts and
+                  all(c == len(lines) for c in counts), f"{scraped}")
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -872,7 +914,12 @@ def main():
             p = subprocess.run([SLOE, "check", rules], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
             check("sloe check accepts the rule file", p.returncode == 0, p.stdout.strip())
-            vm = VictoriaMetrics().start()
+            serve_port = pl.free_port()  # sloe serve's, scraped by VictoriaMetrics
+            scrape = os.path.join(tmp, "scrape.yml")
+            with open(scrape, "w") as f:
+                f.write("scrape_configs:\n  - job_name: sloe\n    scrape_interval: 1s\n"
+                        f"    static_configs:\n      - targets: ['127.0.0.1:{serve_port}']\n")
+            vm = VictoriaMetrics([f"-promscrape.config={scrape}"]).start()
             t0 = time.monotonic()
             sent = import_openmetrics(vm, om)
             vm.get("/internal/force_flush")
@@ -893,7 +940,7 @@ def main():
             with open(rules2, "w") as f:
                 f.write(rules_text(canary=False))
             steady(vm, ds, rules2)
-            serve(vm, tmp)
+            serve(vm, tmp, serve_port)
             t0 = time.monotonic()
             pl.backfill(om, os.path.join(tmp, "tsdb"))
             with pl.Prometheus(os.path.join(tmp, "tsdb")) as prom:
