@@ -9,11 +9,12 @@ settings (only the retention is raised, for data this old), and `sloe eval --tim
 against it at explicit times. Every expected number is computed here from the generator's
 exact per-minute counts, never from sloe's or VictoriaMetrics's output. build/evaldriver then
 steps one evaluator a minute at a time (the steady-state path of sloe serve: only the new
-minutes are fetched), `sloe serve` evaluates live data imported up to 30 minutes from now
+minutes are fetched); `sloe serve` evaluates live data imported up to 30 minutes from now
 (its /api/v1/slos and /metrics are checked, and the same VictoriaMetrics scrapes its /metrics
-every second: every sample is ingested; values are stored to 12 significant digits), and the same rules run against Prometheus 2.42
-backfilled from the same file, to show where the two engines agree (everything but uptime,
-to 1e-12) and where they legitimately differ.
+every second: every sample is ingested, values are stored to 12 significant digits); and
+the same rules run against Prometheus 2.42 backfilled from the same file, to show where the
+two engines agree (to 1e-12: all but uptime and the rate() form) and where they legitimately
+differ.
 
 What VictoriaMetrics does differently from Prometheus 2.x, and what this test expects of it:
 
