@@ -311,6 +311,15 @@ static int prom_decode_from(const char *body, size_t len, int http_status, const
                   timeout ? " (raise the query timeout of Prometheus or narrow the query)" : "");
         goto out;
     }
+    if (json_is_true(json_object_get(root, "isPartial"))) {
+        /* VictoriaMetrics cluster: some storage nodes did not answer. Counting what came
+         * would undercount events, so the query fails and the last values stay. */
+        prom_fail(err, PROM_ERR_QUERY, http_status,
+                  "a partial response (\"isPartial\": true): some storage nodes did not "
+                  "answer; sloe keeps the last values (set -search.denyPartialResponse on "
+                  "vmselect to get an error instead)");
+        goto out;
+    }
     const json_t *data = json_object_get(root, "data");
     if (status == NULL || strcmp(status, "success") != 0 || !json_is_object(data)) {
         prom_fail(err, PROM_ERR_JSON, http_status,

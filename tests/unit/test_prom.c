@@ -134,6 +134,25 @@ static void decode_warnings_and_stats(void)
     prom_result_free(&r);
 }
 
+/* VictoriaMetrics cluster's "isPartial": true fails the query (events would be undercounted);
+ * false, or absent as in Prometheus, decodes as usual. */
+static void decode_partial(void)
+{
+    struct prom_result r;
+    struct prom_error err;
+    const char *partial = "{\"status\":\"success\",\"isPartial\":true,\"data\":{"
+                          "\"resultType\":\"vector\",\"result\":[]}}";
+    EXPECT_INT(decode(partial, 200, &r, &err), -1);
+    EXPECT_INT(err.kind, PROM_ERR_QUERY);
+    EXPECT(strstr(err.msg, "partial response") != NULL);
+    EXPECT(strstr(err.msg, "denyPartialResponse") != NULL);
+    prom_result_free(&r);
+    const char *whole = "{\"status\":\"success\",\"isPartial\":false,\"data\":{"
+                        "\"resultType\":\"vector\",\"result\":[]}}";
+    EXPECT_INT(decode(whole, 200, &r, &err), 0);
+    prom_result_free(&r);
+}
+
 static void decode_error_body(void)
 {
     struct prom_result r;
@@ -847,6 +866,7 @@ const struct harness_test suite_prom[] = {
     {"decode_matrix", decode_matrix},
     {"decode_scalar", decode_scalar},
     {"decode_warnings_and_stats", decode_warnings_and_stats},
+    {"decode_partial", decode_partial},
     {"decode_error_body", decode_error_body},
     {"decode_http_errors", decode_http_errors},
     {"decode_malformed", decode_malformed},
