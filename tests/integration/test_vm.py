@@ -70,6 +70,8 @@ from zoneinfo import ZoneInfo
 
 sys.dont_write_bytecode = True  # keep the tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import promlab as pl  # noqa: E402
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
@@ -84,19 +86,7 @@ START = END - DAYS * DAY  # 2025-12-01T00:00:00Z
 WINDOWS = [("5m", 300), ("30m", 1800), ("1h", HOUR), ("2h", 2 * HOUR), ("6h", 6 * HOUR),
            ("1d", DAY), ("3d", 3 * DAY)]
 
-passed = failed = 0
 SAN_RE = re.compile(r"Sanitizer|runtime error:")
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return ok
 
 
 def rel(t):
@@ -957,8 +947,7 @@ def main():
                       f"rc {rc}: {vm.log(tail=5)}")
                 vm.close()
     print(f"# total {time.monotonic() - t_all:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":
