@@ -1,6 +1,6 @@
-/* bench_read: the start-up backfill by Prometheus remote read (raw samples, protobuf with
- * snappy) against the query_range calls sloe makes, on the same data. Prints both paths'
- * wall time, bytes and points, and checks that their per-interval sums agree exactly.
+/* bench_read: the start-up backfill by Prometheus remote read (raw data, protobuf) against
+ * the query_range calls sloe makes, on the same data. Prints each path's wall time, bytes and
+ * points, and checks that their per-interval sums agree exactly.
  *
  *   bench_read --prometheus.url=URL --bad=SELECTOR --total=SELECTOR --end=UNIX_SECONDS
  *              [--by=LABEL] [--window=30d] [--piece=SECONDS] [--rounds=N]
@@ -9,11 +9,14 @@
  * is `sum by (LABEL) (increase(SELECTOR[{{.window}}]))` for bad and total events, rolling
  * over --window. The query_range path is sloe's own: eval_intervals with the three tiers'
  * ranges of eval_update (hourly over the window, 5-minute over 3 days, 1-minute over 6
- * hours). The remote read path asks /api/v1/read for the window's raw samples, --piece
- * seconds per request (default a day), and adds up, per LABEL value, the counter increases
- * of each interval of each tier (a drop means the counter restarted from 0).
+ * hours), timed alone and as a whole eval_cycle. The remote read path asks /api/v1/read for
+ * the window's raw data, --piece seconds per request (default a day), in both response
+ * types: SAMPLES (a snappy-compressed ReadResponse of samples) and STREAMED_XOR_CHUNKS
+ * (frames of the TSDB's XOR chunks, decoded here). Either way it adds up, per LABEL value,
+ * the counter increases of each interval of each tier (a drop means the counter restarted
+ * from 0).
  *
- * Exit status: 0 when both paths gave the same intervals, 1 when they differ, 2 on a usage
+ * Exit status: 0 when every path gave the same intervals, 1 when they differ, 2 on a usage
  * or transfer error. The sums agree exactly when every series has a sample on each minute
  * boundary (then increase() has nothing to extrapolate on Prometheus 2.x); the tool counts
  * the sample pairs that straddle an interval boundary, where Prometheus extrapolates and an
@@ -315,19 +318,6 @@ struct bench_rr {
     size_t last_cap, last_n;
 };
 
-/* The key of a series: which query and its labels. */
-static char *bench_series_key(int which, const Prompb__TimeSeries *ts, struct arena *a)
-{
-    size_t len = 3;
-    for (size_t l = 0; l < ts->n_labels; l++)
-        len += strlen(ts->labels[l]->name) + strlen(ts->labels[l]->value) + 2;
-    char *k = arena_alloc(a, len), *w = k;
-    *w++ = (char)('0' + which);
-    for (size_t l = 0; l < ts->n_labels; l++)
-        w += sprintf(w, "\x1f%s\x1e%s", ts->labels[l]->name, ts->labels[l]->value);
-    return k;
-}
-
 static struct bench_last *bench_last_get(struct bench_rr *rr, const char *key)
 {
     if (2 * (rr->last_n + 1) > rr->last_cap) {
@@ -358,50 +348,279 @@ static struct bench_last *bench_last_get(struct bench_rr *rr, const char *key)
     return &rr->last[j];
 }
 
-/* Adds one series' samples of one piece: each sample's increase over the sample before
- * it (the whole value after a drop) goes to the interval of each tier that holds both. */
-static void bench_rr_series(struct bench_rr *rr, struct bench_groups *gs, int which,
-                            const Prompb__TimeSeries *ts, struct arena *a,
-                            struct bench_rr_stats *st)
+/* Adds one sample of a series: its increase over the sample before it (the whole value
+ * after a drop) goes to the interval of each tier that holds both. */
+static void bench_rr_sample(const struct bench_groups *gs, struct bench_group *g, int which,
+                            struct bench_last *last, int64_t t, double v, struct bench_rr_stats *st)
 {
-    const char *value = "";
-    for (size_t l = 0; l < ts->n_labels; l++)
-        if (strcmp(ts->labels[l]->name, rr->by) == 0)
-            value = ts->labels[l]->value;
-    struct bench_group *g = bench_group_get(gs, value);
-    struct bench_last *last = bench_last_get(rr, bench_series_key(which, ts, a));
-    for (size_t s = 0; s < ts->n_samples; s++) {
-        int64_t t = ts->samples[s]->timestamp;
-        double v = ts->samples[s]->value;
-        if (last->t != INT64_MIN && t > last->t && isfinite(v) && isfinite(last->v)) {
-            double inc = v >= last->v ? v - last->v : v;
-            for (int k = 0; k < HISTORY_TIERS; k++) {
-                const struct bench_tier *tier = &gs->tiers[k];
-                int64_t step_ms = tier->step * 1000;
-                int64_t end_ms = t > 0 ? (t + step_ms - 1) / step_ms * step_ms : 0;
-                if (end_ms < tier->start * 1000 || end_ms > tier->end * 1000)
-                    continue;
-                if (last->t < end_ms - step_ms) {
-                    st->straddling++; /* Prometheus would extrapolate this pair */
-                    continue;
-                }
-                size_t i = (size_t)((end_ms / 1000 - tier->start) / tier->step);
-                if (which == 0) {
-                    g->bad[k][i] += inc;
-                    g->has_bad[k][i] = 1;
-                } else {
-                    g->total[k][i] += inc;
-                    g->has_total[k][i] = 1;
-                }
+    if (last->t != INT64_MIN && t > last->t && isfinite(v) && isfinite(last->v)) {
+        double inc = v >= last->v ? v - last->v : v;
+        for (int k = 0; k < HISTORY_TIERS; k++) {
+            const struct bench_tier *tier = &gs->tiers[k];
+            int64_t step_ms = tier->step * 1000;
+            int64_t end_ms = t > 0 ? (t + step_ms - 1) / step_ms * step_ms : 0;
+            if (end_ms < tier->start * 1000 || end_ms > tier->end * 1000)
+                continue;
+            if (last->t < end_ms - step_ms) {
+                st->straddling++; /* Prometheus would extrapolate this pair */
+                continue;
+            }
+            size_t i = (size_t)((end_ms / 1000 - tier->start) / tier->step);
+            if (which == 0) {
+                g->bad[k][i] += inc;
+                g->has_bad[k][i] = 1;
+            } else {
+                g->total[k][i] += inc;
+                g->has_total[k][i] = 1;
             }
         }
-        last->t = t;
-        last->v = v;
     }
+    last->t = t;
+    last->v = v;
 }
 
-/* Fetches [from_ms, to_ms] piece by piece and fills gs. Returns 0 or -1. */
-static int bench_remote_read(struct bench_rr *rr, CURL *h, struct bench_groups *gs,
+/* The group and the last sample of a series, by its labels. */
+static void bench_rr_series(struct bench_rr *rr, struct bench_groups *gs, int which,
+                            size_t n_labels, Prompb__Label *const *labels, struct arena *a,
+                            struct bench_group **g, struct bench_last **last)
+{
+    const char *value = "";
+    size_t len = 3;
+    for (size_t l = 0; l < n_labels; l++) {
+        if (strcmp(labels[l]->name, rr->by) == 0)
+            value = labels[l]->value;
+        len += strlen(labels[l]->name) + strlen(labels[l]->value) + 2;
+    }
+    *g = bench_group_get(gs, value);
+    char *key = arena_alloc(a, len), *w = key;
+    *w++ = (char)('0' + which);
+    for (size_t l = 0; l < n_labels; l++)
+        w += sprintf(w, "\x1f%s\x1e%s", labels[l]->name, labels[l]->value);
+    *last = bench_last_get(rr, key);
+}
+
+/* ---- XOR chunks ---- */
+
+/* Reads a chunk's bits, most significant first. */
+struct bench_bits {
+    const uint8_t *p;
+    size_t n_bits, pos;
+};
+
+static int bench_bits_read(struct bench_bits *b, int n, uint64_t *out)
+{
+    if (b->pos + (size_t)n > b->n_bits)
+        return -1;
+    uint64_t v = 0;
+    while (n > 0) {
+        int off = (int)(b->pos & 7), avail = 8 - off, take = n < avail ? n : avail;
+        unsigned cur = b->p[b->pos >> 3];
+        v = (v << take) | ((cur >> (avail - take)) & ((1u << take) - 1));
+        b->pos += (size_t)take;
+        n -= take;
+    }
+    *out = v;
+    return 0;
+}
+
+static int bench_bits_uvarint(struct bench_bits *b, uint64_t *out)
+{
+    uint64_t v = 0, byte;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (bench_bits_read(b, 8, &byte) != 0)
+            return -1;
+        v |= (byte & 0x7f) << shift;
+        if ((byte & 0x80) == 0) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The next value of an XOR chunk: unchanged (bit 0), or the bits that differ from the
+ * previous value inside the previous window of leading and trailing zeros (10), or in a new
+ * window (11: 5 bits of leading zeros, 6 of length, 0 meaning 64). */
+static int bench_xor_value(struct bench_bits *b, uint64_t *vbits, int *leading, int *trailing)
+{
+    uint64_t bit, x;
+    if (bench_bits_read(b, 1, &bit) != 0)
+        return -1;
+    if (bit == 0)
+        return 0;
+    if (bench_bits_read(b, 1, &bit) != 0)
+        return -1;
+    if (bit == 1) {
+        uint64_t lead, len;
+        if (bench_bits_read(b, 5, &lead) != 0 || bench_bits_read(b, 6, &len) != 0)
+            return -1;
+        if (len == 0)
+            len = 64;
+        if (lead + len > 64)
+            return -1;
+        *leading = (int)lead;
+        *trailing = 64 - (int)lead - (int)len;
+    }
+    int len = 64 - *leading - *trailing;
+    if (bench_bits_read(b, len, &x) != 0)
+        return -1;
+    *vbits ^= *trailing < 64 ? x << *trailing : 0;
+    return 0;
+}
+
+/* Decodes an XOR chunk and adds its samples in [from, to] (milliseconds). Returns the
+ * number of samples added, or -1 when the chunk is malformed. */
+static long bench_xor_chunk(const uint8_t *data, size_t len, int64_t from, int64_t to,
+                            const struct bench_groups *gs, struct bench_group *g, int which,
+                            struct bench_last *last, struct bench_rr_stats *st)
+{
+    if (len < 2)
+        return -1;
+    unsigned n = (unsigned)data[0] << 8 | data[1];
+    struct bench_bits b = {data + 2, (len - 2) * 8, 0};
+    int64_t t = 0, delta = 0;
+    uint64_t vbits = 0, x;
+    int leading = 0, trailing = 0;
+    long added = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (i == 0) {
+            if (bench_bits_uvarint(&b, &x) != 0 || bench_bits_read(&b, 64, &vbits) != 0)
+                return -1;
+            t = (int64_t)(x >> 1) ^ -(int64_t)(x & 1); /* zigzag */
+        } else {
+            if (i == 1) {
+                if (bench_bits_uvarint(&b, &x) != 0)
+                    return -1;
+                delta = (int64_t)x;
+            } else {
+                /* Delta of delta: 0 -> 0; 10, 110, 1110 -> 14, 17, 20 bits; 1111 -> 64. */
+                static const int widths[4] = {14, 17, 20, 64};
+                int ones = 0;
+                while (ones < 4) {
+                    if (bench_bits_read(&b, 1, &x) != 0)
+                        return -1;
+                    if (x == 0)
+                        break;
+                    ones++;
+                }
+                int64_t dod = 0;
+                if (ones > 0) {
+                    int w = widths[ones - 1];
+                    if (bench_bits_read(&b, w, &x) != 0)
+                        return -1;
+                    if (w < 64 && x > (1ULL << (w - 1)))
+                        dod = (int64_t)x - (int64_t)(1ULL << w);
+                    else
+                        dod = (int64_t)x;
+                }
+                delta += dod;
+            }
+            t += delta;
+            if (bench_xor_value(&b, &vbits, &leading, &trailing) != 0)
+                return -1;
+        }
+        if (t < from || t > to)
+            continue;
+        double v;
+        memcpy(&v, &vbits, sizeof(v));
+        bench_rr_sample(gs, g, which, last, t, v, st);
+        added++;
+    }
+    return added;
+}
+
+/* CRC-32 with the Castagnoli polynomial (reflected 0x82F63B78), as the frames carry. */
+static uint32_t bench_crc32c(const uint8_t *p, size_t n)
+{
+    static uint32_t table[256];
+    if (table[1] == 0)
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            table[i] = c;
+        }
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++)
+        c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* Adds the series of a STREAMED_XOR_CHUNKS body (frames of ChunkedReadResponse), keeping
+ * the samples in [from, to]. Returns 0 or -1 with a message. */
+static int bench_rr_frames(struct bench_rr *rr, struct bench_groups *gs, const uint8_t *p, size_t n,
+                           int64_t from, int64_t to, struct bench_rr_stats *st)
+{
+    size_t off = 0;
+    while (off < n) {
+        uint64_t len = 0;
+        int shift = 0;
+        while (off < n && shift < 64) {
+            uint8_t byte = p[off++];
+            len |= (uint64_t)(byte & 0x7f) << shift;
+            shift += 7;
+            if ((byte & 0x80) == 0)
+                break;
+        }
+        if (off + 4 > n || len > n - off - 4) {
+            fprintf(stderr, "bench_read: remote read: a truncated frame\n");
+            return -1;
+        }
+        uint32_t crc = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+                       (uint32_t)p[off + 2] << 8 | p[off + 3];
+        off += 4;
+        if (bench_crc32c(p + off, len) != crc) {
+            fprintf(stderr, "bench_read: remote read: a frame's CRC does not match\n");
+            return -1;
+        }
+        st->decoded += (double)len;
+        double td = bench_now();
+        struct arena pa = {0};
+        ProtobufCAllocator alloc = {bench_pb_alloc, bench_pb_free, &pa};
+        Prompb__ChunkedReadResponse *r =
+            prompb__chunked_read_response__unpack(&alloc, len, p + off);
+        double tc = bench_now();
+        st->decode += tc - td;
+        off += len;
+        if (r == NULL || r->query_index < 0 || r->query_index > 1) {
+            fprintf(stderr, "bench_read: remote read: not a ChunkedReadResponse\n");
+            arena_free(&pa);
+            return -1;
+        }
+        int which = (int)r->query_index;
+        for (size_t k = 0; k < r->n_chunked_series; k++) {
+            const Prompb__ChunkedSeries *cs = r->chunked_series[k];
+            struct bench_group *g;
+            struct bench_last *last;
+            bench_rr_series(rr, gs, which, cs->n_labels, cs->labels, &pa, &g, &last);
+            st->series++;
+            for (size_t c = 0; c < cs->n_chunks; c++) {
+                const Prompb__Chunk *ch = cs->chunks[c];
+                if (ch->type != PROMPB__CHUNK__ENCODING__XOR) {
+                    fprintf(stderr, "bench_read: remote read: a chunk of encoding %d\n",
+                            (int)ch->type);
+                    arena_free(&pa);
+                    return -1;
+                }
+                long added =
+                    bench_xor_chunk(ch->data.data, ch->data.len, from, to, gs, g, which, last, st);
+                if (added < 0) {
+                    fprintf(stderr, "bench_read: remote read: a malformed XOR chunk\n");
+                    arena_free(&pa);
+                    return -1;
+                }
+                st->samples += (size_t)added;
+            }
+        }
+        arena_free(&pa);
+        st->compute += bench_now() - tc;
+    }
+    return 0;
+}
+
+/* Fetches [from_ms, to_ms] piece by piece, as samples or as XOR chunks, and fills gs.
+ * Returns 0 or -1. */
+static int bench_remote_read(struct bench_rr *rr, CURL *h, bool chunks, struct bench_groups *gs,
                              struct bench_rr_stats *st)
 {
     memset(st, 0, sizeof(*st));
@@ -440,7 +659,9 @@ static int bench_remote_read(struct bench_rr *rr, CURL *h, struct bench_groups *
         }
         Prompb__ReadRequest req;
         prompb__read_request__init(&req);
-        Prompb__ReadRequest__ResponseType types[1] = {PROMPB__READ_REQUEST__RESPONSE_TYPE__SAMPLES};
+        Prompb__ReadRequest__ResponseType types[1] = {
+            chunks ? PROMPB__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS
+                   : PROMPB__READ_REQUEST__RESPONSE_TYPE__SAMPLES};
         req.n_queries = 2;
         req.queries = qp;
         req.n_accepted_response_types = 1;
@@ -465,6 +686,11 @@ static int bench_remote_read(struct bench_rr *rr, CURL *h, struct bench_groups *
                         (long long)a, (long long)b, status, (int)(resp.n < 400 ? resp.n : 400),
                         resp.p ? resp.p : "");
             goto out;
+        }
+        if (chunks) {
+            if (bench_rr_frames(rr, gs, (const uint8_t *)resp.p, resp.n, a, b, st) != 0)
+                goto out;
+            continue;
         }
         double ts = bench_now();
         size_t rlen = 0;
@@ -497,9 +723,14 @@ static int bench_remote_read(struct bench_rr *rr, CURL *h, struct bench_groups *
         for (int w = 0; w < 2; w++)
             for (size_t k = 0; k < r->results[w]->n_timeseries; k++) {
                 const Prompb__TimeSeries *series = r->results[w]->timeseries[k];
+                struct bench_group *g;
+                struct bench_last *last;
+                bench_rr_series(rr, gs, w, series->n_labels, series->labels, &pa, &g, &last);
                 st->series++;
                 st->samples += series->n_samples;
-                bench_rr_series(rr, gs, w, series, &pa, st);
+                for (size_t i = 0; i < series->n_samples; i++)
+                    bench_rr_sample(gs, g, w, last, series->samples[i]->timestamp,
+                                    series->samples[i]->value, st);
             }
         arena_free(&pa);
         st->compute += bench_now() - tc;
@@ -791,9 +1022,10 @@ int main(int argc, char **argv)
     printf("  queries: %s\n           %s\n", slo->sli.bad_query, slo->sli.total_query);
 
     /* Each path `rounds` times, alternating; the best time of each is reported. */
-    struct bench_groups qr = {.tiers = tiers}, rd = {.tiers = tiers};
-    double best_qr = 1e30, best_rr = 1e30, best_cycle = 1e30;
-    struct bench_rr_stats rst = {0}, best_rst = {0};
+    static const char *const rr_names[2] = {"remote_read_samples", "remote_read_chunks"};
+    struct bench_groups qr = {.tiers = tiers}, rd[2] = {{.tiers = tiers}, {.tiers = tiers}};
+    double best_qr = 1e30, best_cycle = 1e30, best_tier[HISTORY_TIERS] = {1e30, 1e30, 1e30};
+    struct bench_rr_stats best_rst[2] = {{.seconds = 1e30}, {.seconds = 1e30}};
     size_t qr_points = 0, qr_series = 0;
     int status = 0;
     for (int round = 0; round < rounds; round++) {
@@ -805,11 +1037,15 @@ int main(int argc, char **argv)
         qr_points = 0;
         for (int k = HISTORY_TIERS - 1; k >= 0; k--) {
             struct bench_qr_cb cb = {&qr, k, 0};
+            double tk = bench_now();
             if (eval_intervals(s, 0, tiers[k].step, tiers[k].start, tiers[k].end, bench_qr_interval,
                                &cb) != 0) {
                 fprintf(stderr, "bench_read: query_range: %s\n", s->slos[0].error);
                 return 2;
             }
+            tk = bench_now() - tk;
+            if (tk < best_tier[k])
+                best_tier[k] = tk;
             qr_points += cb.points;
         }
         double took = bench_now() - t0;
@@ -831,14 +1067,15 @@ int main(int argc, char **argv)
         if (took < best_cycle)
             best_cycle = took;
 
-        /* remote read */
-        bench_groups_free(&rd);
-        rd.tiers = tiers;
-        if (bench_remote_read(&rr, h, &rd, &rst) != 0)
-            return 2;
-        if (rst.seconds < best_rr) {
-            best_rr = rst.seconds;
-            best_rst = rst;
+        /* remote read, as samples and as chunks */
+        for (int m = 0; m < 2; m++) {
+            struct bench_rr_stats rst;
+            bench_groups_free(&rd[m]);
+            rd[m].tiers = tiers;
+            if (bench_remote_read(&rr, h, m == 1, &rd[m], &rst) != 0)
+                return 2;
+            if (rst.seconds < best_rst[m].seconds)
+                best_rst[m] = rst;
         }
     }
     double qr_wire = 0, qr_decoded = 0;
@@ -846,35 +1083,52 @@ int main(int argc, char **argv)
     if (bench_qr_bytes(h, url, slo, tiers, &qr_wire, &qr_decoded, &qr_calls) != 0)
         return 2;
 
-    printf("  query_range (sloe's fill): %8.3f s  %zu calls  %.0f bytes on the wire (gzip), "
+    printf("  query_range (sloe's fill):    %8.3f s  %zu calls  %.0f bytes on the wire (gzip), "
            "%.0f decoded  %zu groups  %zu intervals\n",
            best_qr, qr_calls, qr_wire, qr_decoded, qr_series, qr_points);
-    printf("  eval_cycle (whole start-up): %6.3f s\n", best_cycle);
-    printf("  remote read:               %8.3f s  %zu calls  %.0f bytes on the wire (snappy), "
-           "%.0f decoded  %zu series pieces  %zu samples\n",
-           best_rr, best_rst.requests, best_rst.wire, best_rst.decoded, best_rst.series,
-           best_rst.samples);
-    printf("    of which HTTP %.3f s, snappy %.3f s, protobuf %.3f s, sums %.3f s\n", best_rst.http,
-           best_rst.snappy, best_rst.decode, best_rst.compute);
-    printf("  ratio remote read / query_range: time %.2f, wire bytes %.2f, decoded bytes %.2f\n",
-           best_rr / best_qr, best_rst.wire / qr_wire, best_rst.decoded / qr_decoded);
-    printf("  faster: %s\n", best_rr < best_qr ? "remote read" : "query_range");
+    printf("    by tier: 3600s %.3f s, 300s %.3f s, 60s %.3f s\n", best_tier[2], best_tier[1],
+           best_tier[0]);
+    printf("  eval_cycle (whole start-up):  %8.3f s\n", best_cycle);
+    for (int m = 0; m < 2; m++) {
+        const struct bench_rr_stats *r = &best_rst[m];
+        printf("  %-28s %8.3f s  %zu calls  %.0f bytes on the wire (%s), %.0f decoded  %zu "
+               "series pieces  %zu samples\n",
+               m ? "remote read (XOR chunks):" : "remote read (samples):", r->seconds, r->requests,
+               r->wire, m ? "frames" : "snappy", r->decoded, r->series, r->samples);
+        printf("    of which HTTP %.3f s, snappy %.3f s, protobuf %.3f s, sums %.3f s\n", r->http,
+               r->snappy, r->decode, r->compute);
+        printf("    ratio to query_range: time %.2f, wire bytes %.2f, decoded bytes %.2f\n",
+               r->seconds / best_qr, r->wire / qr_wire, r->decoded / qr_decoded);
+    }
+    double fastest = best_qr;
+    const char *winner = "query_range";
+    for (int m = 0; m < 2; m++)
+        if (best_rst[m].seconds < fastest) {
+            fastest = best_rst[m].seconds;
+            winner = rr_names[m];
+        }
+    printf("  faster: %s\n", winner);
     bench_print_sums("query_range", &qr);
-    bench_print_sums("remote_read", &rd);
-    size_t diffs = bench_compare(&qr, &rd, "query_range", "remote_read");
-    if (best_rst.straddling > 0)
-        printf("  %zu sample pairs straddle an interval boundary: query_range extrapolates "
-               "those, so the sums may differ there\n",
-               best_rst.straddling);
-    if (diffs > 0) {
-        printf("  MISMATCH: %zu intervals differ\n", diffs);
-        status = 1;
-    } else {
-        printf("  agree: every interval of every group and tier is equal\n");
+    for (int m = 0; m < 2; m++)
+        bench_print_sums(rr_names[m], &rd[m]);
+    for (int m = 0; m < 2; m++) {
+        size_t diffs = bench_compare(&qr, &rd[m], "query_range", rr_names[m]);
+        if (best_rst[m].straddling > 0)
+            printf("  %s: %zu sample pairs straddle an interval boundary: query_range "
+                   "extrapolates those, so the sums may differ there\n",
+                   rr_names[m], best_rst[m].straddling);
+        if (diffs > 0) {
+            printf("  MISMATCH: %s: %zu intervals differ from query_range\n", rr_names[m], diffs);
+            status = 1;
+        } else {
+            printf("  agree: %s and query_range, every interval of every group and tier\n",
+                   rr_names[m]);
+        }
     }
 
     bench_groups_free(&qr);
-    bench_groups_free(&rd);
+    bench_groups_free(&rd[0]);
+    bench_groups_free(&rd[1]);
     for (size_t i = 0; i < rr.last_cap; i++)
         free(rr.last[i].key);
     free(rr.last);
