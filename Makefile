@@ -83,6 +83,8 @@ $(BUILD)/bench_read: $(LIB_OBJ) $(PROMPB_OBJ) $(BUILD)/tests/bench/bench_read.o
 # accuracy and start-up over 31 days x BENCH_SCALE_ROUTES routes (default 1000; the TSDB is
 # generated once, a few minutes, and kept under build/bench-scale/). It fails only when
 # sloe's compliance is off by more than 1 % of the error budget.
+# bench_load: sloe serve's CPU per cycle and RSS at 10,000 SLOs (grouped and separate rules)
+# and /metrics scrape throughput with wrk next to node_exporter; fails only when sloe fails.
 BENCH_READ_G    ?= 100
 BENCH_READ_DAYS ?= 31
 
@@ -91,6 +93,7 @@ bench: $(BUILD)/bench_render $(BUILD)/bench_read $(BIN)/sloe $(BUILD)/evaldriver
 	BENCH_READ=$(BUILD)/bench_read BENCH_READ_CACHE=$(BUILD)/bench-read \
 	    python3 tests/bench/bench_read.py --routes=$(BENCH_READ_G) --days=$(BENCH_READ_DAYS)
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/bench/bench_scale.py
+	SLOE_BIN=$(BIN)/sloe python3 tests/bench/bench_load.py
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
