@@ -4,6 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -311,6 +314,17 @@ static void serve_log_failures(struct serve *sv)
 /* Builds a snapshot of the current state at now and swaps it in. */
 static void serve_snapshot(struct serve *sv, int64_t now);
 
+/* Gives freed heap memory back to the system. A cycle frees the previous snapshot (at 10,000
+ * SLOs its renderings, JSON and page weigh well over 100 MB) and the start-up fill its query
+ * buffers; glibc keeps such memory in its heap, so the resident size would stay at the
+ * highest it ever was. */
+static void serve_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void serve_cycle(struct serve *sv)
 {
     double t0 = serve_mono();
@@ -341,6 +355,7 @@ static void serve_cycle(struct serve *sv)
     char secs[32], n[32];
     snprintf(secs, sizeof(secs), "%.3f", took);
     snprintf(n, sizeof(n), "%zu", sv->eval->n_inst);
+    serve_trim();
     log_msg(LOG_DEBUG, "evaluation done", "instances", n, "failed_slos", failed ? "yes" : "no",
             "duration_seconds", secs, NULL);
 }
