@@ -747,6 +747,13 @@ static int serve_parse_listen(const char *s, struct sockaddr_storage *ss, bool *
 int serve_run(const struct serve_config *cfg)
 {
     static struct serve sv; /* static: the signal-waiting main thread and MHD share it */
+#ifdef __GLIBC__
+    /* One malloc arena for every thread. With an arena per thread, the memory that reloads
+     * and scrapes free on the server's threads stayed scattered over arenas: RSS crept up by
+     * 1 MB in a 30-minute soak while the heap stayed flat (valgrind massif). With one arena it
+     * stays flat (6,000 reloads: 11.9 MB throughout). */
+    mallopt(M_ARENA_MAX, 1);
+#endif
     memset(&sv, 0, sizeof(sv));
     sv.cfg = cfg;
     sv.start_time = serve_wall();
