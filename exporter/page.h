@@ -1,6 +1,7 @@
 /* page: the human status page served at "/": one self-contained HTML5 document (UTF-8) with
- * every SLO instance's state, compliance, error budget, burn rates, alert conditions and a
- * budget burn-down chart, grouped by service. It needs no external asset and no script, so
+ * an overview table of every SLO instance and, grouped by service, a card with state,
+ * compliance, error budget, burn rates, alert conditions and a budget burn-down chart for at
+ * most 100 instances (those not met first). It needs no external asset and no script, so
  * it can be served under the Content-Security-Policy
  * "default-src 'none'; style-src 'unsafe-inline'; img-src data:". Every string taken from
  * the rule files or the evaluation is escaped for HTML text and attributes. */

@@ -440,7 +440,51 @@ static void page_compute_all(void)
     rules_set_free(set);
 }
 
+/* Past PAGE_MAX_CARDS (100) instances: 100 cards, every breaching instance among them, the
+ * overview still lists every instance, and a note says how many are detailed. */
+static void page_many(void)
+{
+    struct rules_set *set = page_load();
+    if (!EXPECT(set != NULL))
+        return;
+    struct eval_state *s = eval_new(set, NULL);
+    size_t lat = page_slo(set, "checkout", "latency");
+    size_t breaching = 0;
+    for (int i = 0; i < 150; i++) {
+        char route[32];
+        snprintf(route, sizeof(route), "/r%03d", i);
+        const char *v[] = {route};
+        bool bad = i % 7 == 3; /* 5 % errors against a 99 % objective: breach */
+        breaching += bad;
+        page_fill(page_group(s, lat, v)->hist, page_now - 2 * 86400, 100, bad ? 0.05 : 0.001, NULL,
+                  0);
+    }
+    eval_compute_all(s, page_now);
+    size_t n = s->n_inst, in_breach = 0;
+    for (size_t i = 0; i < n; i++)
+        in_breach += s->inst[i]->have_result && s->inst[i]->data_ok &&
+                     s->inst[i]->res.state == BUDGET_BREACH;
+    EXPECT_INT(in_breach, breaching); /* the other SLOs have no data here */
+    char *html = page_render(s, false);
+    EXPECT_INT(page_count(html, "<article class=\"slo "), 100);
+    EXPECT_INT(page_count(html, "<article class=\"slo s-breach\""), in_breach);
+    EXPECT_INT(page_count(html, "<tr><td>"), n);
+    char note[128];
+    snprintf(note, sizeof(note), "Details below for 100 of the %zu SLOs, those not met first", n);
+    EXPECT_CONTAINS(html, note);
+    EXPECT_CONTAINS(html, "more SLOs of this service in the overview table");
+    EXPECT(!page_has_nonfinite(html));
+    free(html);
+    eval_free(s);
+    rules_set_free(set);
+}
+
 const struct harness_test suite_page[] = {
-    {"escapes", page_escapes}, {"badges", page_badges},           {"well_formed", page_well_formed},
-    {"empty", page_empty},     {"compute_all", page_compute_all}, HARNESS_END,
+    {"escapes", page_escapes},
+    {"badges", page_badges},
+    {"well_formed", page_well_formed},
+    {"empty", page_empty},
+    {"compute_all", page_compute_all},
+    {"many", page_many},
+    HARNESS_END,
 };
