@@ -19,7 +19,8 @@ size_t history_bytes(int64_t span)
 {
     size_t bytes = sizeof(struct history);
     for (int i = 0; i < HISTORY_TIERS; i++)
-        bytes += history_tier_len(i, span) * (2 * sizeof(float) + 1);
+        bytes +=
+            history_tier_len(i, span) * 2 * sizeof(float) + (history_tier_len(i, span) + 7) / 8;
     return bytes;
 }
 
@@ -34,7 +35,7 @@ struct history *history_new(int64_t span)
         t->n = history_tier_len(i, span);
         t->bad = calloc(t->n, sizeof(float));
         t->total = calloc(t->n, sizeof(float));
-        t->known = calloc(t->n, 1);
+        t->known = calloc((t->n + 7) / 8, 1);
         if (t->bad == NULL || t->total == NULL || t->known == NULL)
             abort();
     }
@@ -59,6 +60,19 @@ static size_t history_slot(const struct history_tier *t, int64_t end)
     return (size_t)(k % (int64_t)t->n);
 }
 
+/* The known flags are a bitmap, one bit a slot: at 10,000 SLOs a byte a slot was 18 MB. */
+static bool history_bit(const struct history_tier *t, size_t s)
+{
+    return (t->known[s / 8] >> (s % 8)) & 1;
+}
+
+static void history_set_bit(struct history_tier *t, size_t s, bool on)
+{
+    unsigned char m = (unsigned char)(1u << (s % 8));
+    t->known[s / 8] =
+        on ? (unsigned char)(t->known[s / 8] | m) : (unsigned char)(t->known[s / 8] & ~m);
+}
+
 /* True when interval `end` is within what the tier keeps. */
 static bool history_in_range(const struct history_tier *t, int64_t end)
 {
@@ -68,7 +82,7 @@ static bool history_in_range(const struct history_tier *t, int64_t end)
 bool history_known(const struct history *h, int tier, int64_t t)
 {
     const struct history_tier *ti = &h->tier[tier];
-    return history_in_range(ti, t) && ti->known[history_slot(ti, t)];
+    return history_in_range(ti, t) && history_bit(ti, history_slot(ti, t));
 }
 
 static void history_write(struct history_tier *t, int64_t end, double bad, double total)
@@ -81,7 +95,7 @@ static void history_write(struct history_tier *t, int64_t end, double bad, doubl
         for (int64_t e = from + t->step; e <= end; e += t->step) {
             size_t s = history_slot(t, e);
             t->bad[s] = t->total[s] = 0;
-            t->known[s] = 0;
+            history_set_bit(t, s, false);
         }
         t->newest = end;
     } else if (!history_in_range(t, end)) {
@@ -90,7 +104,7 @@ static void history_write(struct history_tier *t, int64_t end, double bad, doubl
     size_t s = history_slot(t, end);
     t->bad[s] = (float)bad;
     t->total[s] = (float)total;
-    t->known[s] = 1;
+    history_set_bit(t, s, true);
     if (t->oldest == 0 || end < t->oldest)
         t->oldest = end;
 }
@@ -105,7 +119,7 @@ static void history_roll_up(struct history *h, int tier, int64_t end)
         if (!history_in_range(f, e))
             return;
         size_t s = history_slot(f, e);
-        if (!f->known[s])
+        if (!history_bit(f, s))
             return;
         bad += f->bad[s];
         total += f->total[s];

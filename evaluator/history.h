@@ -20,7 +20,7 @@ struct history_tier {
     int64_t newest; /* end of the newest interval written; 0 when none */
     int64_t oldest; /* end of the oldest interval ever written; 0 when none */
     float *bad, *total;
-    unsigned char *known; /* 1 where an interval was written */
+    unsigned char *known; /* bitmap: bit set where an interval was written */
 };
 
 struct history {
