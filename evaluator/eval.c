@@ -11,9 +11,9 @@
 #include "period.h"
 
 /* Where the tiers start, relative to the evaluation minute: the fine tier keeps 6 hours,
- * the middle one 3 days; the coarse one the longest period. */
+ * the middle one a day; the coarse one the longest period. */
 static const int64_t eval_fine_span = 6 * 3600;
-static const int64_t eval_mid_span = 3 * 24 * 3600;
+static const int64_t eval_mid_span = 24 * 3600;
 /* Minutes asked for again each cycle, for samples that arrived late. */
 static const int64_t eval_refetch = 2 * 60;
 
@@ -755,6 +755,8 @@ static int eval_update(struct eval_state *s, size_t i, int64_t t)
     if (full) {
         int64_t hour = t / 3600 * 3600, five = t / 300 * 300;
         int64_t span = period_max_length(slo);
+        if (span < HISTORY_LONGEST_WINDOW)
+            span = HISTORY_LONGEST_WINDOW; /* the 3d window, for a shorter period */
         int64_t coarse_start = (t - span) / 3600 * 3600 + 3600;
         if (eval_fill(s, i, 2, coarse_start, hour, &any) != 0 ||
             eval_fill(s, i, 1, five - eval_mid_span + 300, five, &any) != 0 ||

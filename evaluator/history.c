@@ -5,12 +5,17 @@
 #include <string.h>
 
 const int64_t history_steps[HISTORY_TIERS] = {60, 300, 3600};
-/* What the finer tiers keep: the longest window they serve (6 hours, 3 days) and an hour
- * more, so that a window ending a little before the newest interval is still whole. */
-static const int64_t history_spans[HISTORY_TIERS - 1] = {7 * 3600, 3 * 24 * 3600 + 3600};
+/* What the finer tiers keep: the longest window they serve (6 hours, 1 day) and an hour
+ * more, so that a window ending a little before the newest interval is still whole. The 3d
+ * window is summed from hourly intervals: 5-minute ones for 3 days were 43 % of the memory
+ * of an SLO instance (47 MB at 10,000 SLOs). */
+static const int64_t history_spans[HISTORY_TIERS - 1] = {7 * 3600, 24 * 3600 + 3600};
 
 static size_t history_tier_len(int tier, int64_t span)
 {
+    /* The coarse tier serves the period and the 3d burn-rate window, whichever is longer. */
+    if (span < HISTORY_LONGEST_WINDOW)
+        span = HISTORY_LONGEST_WINDOW;
     int64_t s = tier < HISTORY_TIERS - 1 ? history_spans[tier] : span;
     return (size_t)((s + history_steps[tier] - 1) / history_steps[tier] + 1);
 }

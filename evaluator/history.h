@@ -1,7 +1,7 @@
 /* history: per-interval event counts of one SLO instance, kept at three resolutions so
  * that every window and the compliance period can be summed without asking Prometheus for
- * old data again: 1-minute intervals for the last 6 hours, 5-minute ones for the last 3
- * days, and hourly ones for the longest period. An interval (t - step, t] is named by its end
+ * old data again: 1-minute intervals for the last 6 hours, 5-minute ones for the last
+ * day, and hourly ones for the longest period. An interval (t - step, t] is named by its end
  * t, a multiple of its step in unix seconds. Counts are bad and total events (bad is the
  * small number, kept precisely). */
 #ifndef SLOE_HISTORY_H
@@ -12,6 +12,10 @@
 #include <stdint.h>
 
 enum { HISTORY_TIERS = 3 };
+
+/* The longest burn-rate window (3d): the coarse tier keeps at least this much, whatever the
+ * period. */
+#define HISTORY_LONGEST_WINDOW ((int64_t)3 * 24 * 3600)
 extern const int64_t history_steps[HISTORY_TIERS]; /* 60, 300, 3600 */
 
 struct history_tier {
@@ -27,7 +31,8 @@ struct history {
     struct history_tier tier[HISTORY_TIERS];
 };
 
-/* Allocates a history able to cover `span` seconds at the coarsest resolution. Allocation
+/* Allocates a history able to cover `span` seconds (at least HISTORY_LONGEST_WINDOW) at the
+ * coarsest resolution. Allocation
  * failure aborts. Free with history_free. */
 struct history *history_new(int64_t span);
 void history_free(struct history *h);

@@ -8,7 +8,7 @@
  * SELECTOR is a raw counter selector (`errors_total`, `requests_total{job="x"}`); the SLO
  * is `sum by (LABEL) (increase(SELECTOR[{{.window}}]))` for bad and total events, rolling
  * over --window. The query_range path is sloe's own: eval_intervals with the three tiers'
- * ranges of eval_update (hourly over the window, 5-minute over 3 days, 1-minute over 6
+ * ranges of eval_update (hourly over the window, 5-minute over a day, 1-minute over 6
  * hours), timed alone and as a whole eval_cycle. The remote read path asks /api/v1/read for
  * the window's raw data, --piece seconds per request (default a day), in both response
  * types: SAMPLES (a snappy-compressed ReadResponse of samples) and STREAMED_XOR_CHUNKS
@@ -41,7 +41,7 @@
 
 /* The tiers' ranges as eval_update fills them (its fine and middle spans). */
 static const int64_t bench_fine_span = 6 * 3600;
-static const int64_t bench_mid_span = 3 * 24 * 3600;
+static const int64_t bench_mid_span = 24 * 3600;
 enum { BENCH_CHUNK_POINTS = 10000 }; /* eval.c's points per range query */
 enum { BENCH_MAX_ROUTES = 1 << 20 };
 

@@ -40,7 +40,7 @@ WINDOW = 30 * pl.DAY
 
 def tiers(end):
     """The intervals sloe's start-up fills at minute `end` (eval.c's eval_update): hourly
-    over the 30-day window, 5-minute over 3 days, 1-minute over 6 hours; each as (step,
+    over the 30-day window, 5-minute over a day, 1-minute over 6 hours; each as (step,
     first interval end, last interval end)."""
     t = end // 60 * 60
     hour, five = t // 3600 * 3600, t // 300 * 300

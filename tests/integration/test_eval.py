@@ -177,10 +177,10 @@ class Spec:
 
 def slack(counts, T, W):
     """Events an implementation may count pro rata at the start of window (T-W, T]: none
-    when the start is on the grid of the tier serving it (1 min for 6 h, 5 min for 3 d,
+    when the start is on the grid of the tier serving it (1 min for 6 h, 5 min for 1 d,
     1 h beyond), else the events of the hour straddling it."""
     a = T - W
-    if W <= 6 * HOUR or a % HOUR == 0 or (W <= 3 * DAY and a % 300 == 0):
+    if W <= 6 * HOUR or a % HOUR == 0 or (W <= DAY and a % 300 == 0):
         return 0
     h = a - a % HOUR + HOUR
     return pl.window_sum(counts, START, h, HOUR)

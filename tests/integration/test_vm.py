@@ -264,9 +264,9 @@ class Spec:
 def slack(counts, origin, T, W):
     """Events sloe may count pro rata at the start of window (T-W, T] because of its history
     tiers (engine-independent): none when the start is on the grid of the tier serving it
-    (1 min up to 6 h, 5 min up to 3 d, 1 h beyond), else the events of the hour straddling it."""
+    (1 min up to 6 h, 5 min up to 1 d, 1 h beyond), else the events of the hour straddling it."""
     a = T - W
-    if W <= 6 * HOUR or a % HOUR == 0 or (W <= 3 * DAY and a % 300 == 0):
+    if W <= 6 * HOUR or a % HOUR == 0 or (W <= DAY and a % 300 == 0):
         return 0
     h = a - a % HOUR + HOUR
     return pl.window_sum(counts, origin, h, HOUR)

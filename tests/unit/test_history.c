@@ -36,8 +36,8 @@ static void exact_sum(int64_t t0, int64_t a, int64_t b, double *bad, double *tot
 
 /* Minute by minute for four days (steady state): every window equals the exact sum although
  * the fine tier keeps only six hours, where its start is on the grid of the tier that holds
- * it (windows over 6 hours start on 5 minutes); off the grid it is within one 5-minute
- * interval's counts, counted pro rata. */
+ * it (5 minutes up to a day, the hour beyond); off the grid it is within the counts of the
+ * interval straddling the start, counted pro rata. */
 static void steady_state_sums(void)
 {
     int64_t t0 = 1790000000 / 3600 * 3600;
@@ -53,9 +53,12 @@ static void steady_state_sums(void)
             double bad, total, xb, xt;
             history_sum(h, t - windows[w], t, &bad, &total, NULL);
             exact_sum(t0, t - windows[w], t, &xb, &xt);
-            bool on_grid = windows[w] <= 6 * 3600 || (t - windows[w]) % 300 == 0;
-            double eps = on_grid ? 1e-6 : 5 * 330;
-            if (!EXPECT_DBL(bad, xb, on_grid ? 1e-6 : 5 * 7) || !EXPECT_DBL(total, xt, eps))
+            int64_t a = t - windows[w];
+            int64_t grid = windows[w] <= 6 * 3600 ? 60 : windows[w] <= 86400 ? 300 : 3600;
+            double sb = 0, st = 0; /* the straddling interval's counts: the most pro rata moves */
+            if (a % grid != 0)
+                exact_sum(t0, a - a % grid, a - a % grid + grid, &sb, &st);
+            if (!EXPECT_DBL(bad, xb, sb + 1e-6) || !EXPECT_DBL(total, xt, st + 1e-6))
                 harness_fail(__FILE__, __LINE__, "window %lld ending %lld", (long long)windows[w],
                              (long long)(t - t0));
         }
@@ -82,7 +85,7 @@ static void startup_fill_matches(void)
         exact_sum(t0, t - 3600, t, &b, &tot);
         history_put(h, 2, t, b, tot);
     }
-    for (int64_t t = now / 300 * 300 - 3 * 86400 + 300; t <= now / 300 * 300; t += 300) {
+    for (int64_t t = now / 300 * 300 - 86400 + 300; t <= now / 300 * 300; t += 300) {
         double b, tot;
         exact_sum(t0, t - 300, t, &b, &tot);
         history_put(h, 1, t, b, tot);
@@ -97,7 +100,7 @@ static void startup_fill_matches(void)
         int64_t a = now - windows[w];
         /* Windows longer than the middle tier start on an hour boundary of the coarse tier:
          * pro rata at the edge. The exact sums are compared where they are exact. */
-        if (windows[w] > 3 * 86400)
+        if (windows[w] > 86400)
             a = (a + 3599) / 3600 * 3600;
         else if (windows[w] > 6 * 3600)
             a = (a + 299) / 300 * 300;
@@ -112,7 +115,7 @@ static void startup_fill_matches(void)
         history_put(h, 0, t, minute_bad(m), minute_total(m));
     }
     double bad, total, xb, xt;
-    int64_t b = (now + 86400) / 300 * 300;
+    int64_t b = (now + 86400) / 3600 * 3600;
     history_sum(h, b - 3 * 86400, b, &bad, &total, NULL);
     exact_sum(t0, b - 3 * 86400, b, &xb, &xt);
     EXPECT_DBL(bad, xb, 1e-6);
