@@ -36,6 +36,7 @@ struct eval_slo {
     bool ok;            /* the last cycle's queries succeeded (true before the first) */
     char error[800];    /* why not, for the log; "" when ok */
     const char *le;     /* latency: the bucket boundary that equals the threshold */
+    size_t series_seen; /* grouped: the most series a range query returned, to size them */
 };
 
 /* Upper bounds (seconds) of the query duration histogram; the last bucket is +Inf. */
