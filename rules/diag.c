@@ -30,7 +30,10 @@ static uint64_t diag_hash(const char *file, unsigned line, unsigned col, const c
 static bool diag_seen(struct diag_list *l, uint64_t h)
 {
     if (l->seen_cap == 0) {
-        l->seen_cap = 4 * DIAG_MAX;
+        /* A power of two, as the probe wraps with a mask; at most a quarter full. */
+        l->seen_cap = 1;
+        while (l->seen_cap < 4 * DIAG_MAX)
+            l->seen_cap *= 2;
         l->seen = calloc(l->seen_cap, sizeof(*l->seen));
         if (l->seen == NULL)
             abort();

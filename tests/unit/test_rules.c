@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "harness.h"
 #include "rules.h"
 
@@ -435,7 +436,27 @@ static void exclusions_file(void)
     rules_set_free(set);
 }
 
+/* DIAG_MAX distinct problems and then some: each is kept once (the duplicate check's probing
+ * table once cycled forever when a run of its slots filled up), and the rest are counted. */
+static void many_problems(void)
+{
+    struct diag_list l = {0};
+    for (unsigned i = 0; i < DIAG_MAX; i++) {
+        diag_add(&l, DIAG_ERROR, "big.yaml", i + 1, 1, "problem %u", i);
+        if (l.n < DIAG_MAX) /* a repeat below the cap: dropped */
+            diag_add(&l, DIAG_ERROR, "big.yaml", i + 1, 1, "problem %u", i);
+    }
+    EXPECT_INT(l.n, DIAG_MAX);
+    EXPECT_INT(l.errors, DIAG_MAX);
+    for (unsigned i = 0; i < 50; i++) /* past the cap: counted, not kept */
+        diag_add(&l, DIAG_ERROR, "big.yaml", DIAG_MAX + i + 1, 1, "problem %u", DIAG_MAX + i);
+    EXPECT_INT(l.n, DIAG_MAX);
+    EXPECT_INT(l.errors, DIAG_MAX + 50);
+    diag_free(&l);
+}
+
 const struct harness_test suite_rules[] = {
+    {"many_problems", many_problems},
     {"exclusions_file", exclusions_file},
     {"native_full", native_full},
     {"native_defaults", native_defaults},
