@@ -175,15 +175,16 @@ class Spec:
         return int(a.timestamp()), int(b.timestamp())
 
 
-def slack(counts, T, W):
-    """Events an implementation may count pro rata at the start of window (T-W, T]: none
-    when the start is on the grid of the tier serving it (1 min for 6 h, 5 min for 1 d,
-    1 h beyond), else the events of the hour straddling it."""
+def slack(counts, origin, T, W):
+    """Events sloe may count pro rata at the start of window (T-W, T], of per-minute counts
+    from origin, because of its history tiers: none when the start is on the grid of the
+    tier serving it (1 min for 6 h, 5 min for 1 d, 1 h beyond), else the events of the hour
+    straddling it. test_vm.py uses it too."""
     a = T - W
     if W <= 6 * HOUR or a % HOUR == 0 or (W <= DAY and a % 300 == 0):
         return 0
     h = a - a % HOUR + HOUR
-    return pl.window_sum(counts, START, h, HOUR)
+    return pl.window_sum(counts, origin, h, HOUR)
 
 
 def win(bad, total, o):
@@ -200,12 +201,13 @@ def expected(spec, T):
         b = pl.window_sum(spec.bad, START, T, W)
         t = pl.window_sum(spec.total, START, T, W)
         x["windows"][name] = win(b, t, o)
-        x["slack"][name] = (slack(spec.bad, T, W), slack(spec.total, T, W))
+        x["slack"][name] = (slack(spec.bad, START, T, W), slack(spec.total, START, T, W))
     ps, pe = spec.period_bounds(T)
     b = pl.window_sum(spec.bad, START, T, T - ps)
     t = pl.window_sum(spec.total, START, T, T - ps)
     x["period"] = dict(win(b, t, o), start=ps, end=pe)
-    x["slack"]["period"] = (slack(spec.bad, T, T - ps), slack(spec.total, T, T - ps))
+    x["slack"]["period"] = (slack(spec.bad, START, T, T - ps),
+                           slack(spec.total, START, T, T - ps))
     c = x["period"]["sli"]
     x["compliance"] = c
     rem = 1 - (b / t) / (1 - o) if t > 0 else 1.0

@@ -73,6 +73,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 from checks import check  # noqa: E402
 import promlab as pl  # noqa: E402
+from test_eval import slack  # noqa: E402  (the history tiers' pro-rata slack)
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
 DRIVER = os.environ.get("EVALDRIVER", "build/evaldriver")
@@ -259,17 +260,6 @@ class Spec:
         a = datetime(lt.year, lt.month, 1, tzinfo=z)
         b = datetime(lt.year + (lt.month == 12), lt.month % 12 + 1, 1, tzinfo=z)
         return int(a.timestamp()), int(b.timestamp())
-
-
-def slack(counts, origin, T, W):
-    """Events sloe may count pro rata at the start of window (T-W, T] because of its history
-    tiers (engine-independent): none when the start is on the grid of the tier serving it
-    (1 min up to 6 h, 5 min up to 1 d, 1 h beyond), else the events of the hour straddling it."""
-    a = T - W
-    if W <= 6 * HOUR or a % HOUR == 0 or (W <= DAY and a % 300 == 0):
-        return 0
-    h = a - a % HOUR + HOUR
-    return pl.window_sum(counts, origin, h, HOUR)
 
 
 FINE_SPAN = 6 * HOUR  # sloe reads the last 6 hours from its 1-minute intervals
