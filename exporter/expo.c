@@ -321,6 +321,11 @@ void expo_free(struct expo_set *e)
 
 void expo_buf_grow(struct expo_buf *b, size_t n)
 {
+    if (b->sink != NULL && b->len > 0) {
+        expo_buf_flush(b);
+        if (b->cap >= n)
+            return;
+    }
     size_t cap = b->cap > 0 ? b->cap : 1 << 16;
     while (cap - b->len < n)
         cap *= 2;
@@ -328,6 +333,13 @@ void expo_buf_grow(struct expo_buf *b, size_t n)
     if (b->data == NULL)
         abort();
     b->cap = cap;
+}
+
+void expo_buf_flush(struct expo_buf *b)
+{
+    if (b->len > 0 && !b->failed && fwrite(b->data, 1, b->len, b->sink) != b->len)
+        b->failed = true;
+    b->len = 0;
 }
 
 /* Appends s with backslash and line feed escaped, and the double quote too when quote. */
@@ -362,11 +374,12 @@ struct expo_out {
     struct expo_span *known;
 };
 
-struct expo_out *expo_out_new(const struct expo_set *e)
+struct expo_out *expo_out_new(const struct expo_set *e, FILE *sink)
 {
     struct expo_out *o = calloc(1, sizeof(*o));
     if (o == NULL || (o->known = calloc(e->n_labels + 1, sizeof(*o->known))) == NULL)
         abort();
+    o->out.sink = sink;
     return o;
 }
 
@@ -389,9 +402,10 @@ char *expo_out_take(struct expo_out *o, size_t *len)
     return data;
 }
 
-int expo_out_finish(struct expo_out *o, FILE *f)
+int expo_out_finish(struct expo_out *o)
 {
-    int rc = o->out.len == 0 || fwrite(o->out.data, 1, o->out.len, f) == o->out.len ? 0 : -1;
+    expo_buf_flush(&o->out);
+    int rc = o->out.failed ? -1 : 0;
     free(o->out.data);
     expo_out_free(o);
     return rc;
@@ -480,15 +494,15 @@ static void expo_text(const struct expo_set *e, struct expo_out *o)
 
 void expo_write_text(const struct expo_set *e, FILE *out)
 {
-    struct expo_out *o = expo_out_new(e);
+    struct expo_out *o = expo_out_new(e, out);
     expo_text(e, o);
-    if (expo_out_finish(o, out) != 0)
+    if (expo_out_finish(o) != 0)
         clearerr(out);
 }
 
 char *expo_render_text(const struct expo_set *e, size_t *len)
 {
-    struct expo_out *o = expo_out_new(e);
+    struct expo_out *o = expo_out_new(e, NULL);
     expo_text(e, o);
     return expo_out_take(o, len);
 }

@@ -86,13 +86,20 @@ void expo_add_histogram(struct expo_set *e, struct expo_family *f, const struct 
                         size_t n_bounds, double sum, uint64_t count);
 
 /* A growing byte buffer (start it zeroed; free data). expo_buf_grow makes room for n more
- * bytes; allocation failure aborts. */
+ * bytes; allocation failure aborts. With a sink, the buffer does not grow past what one put
+ * needs: when full, its contents are written to the sink and it starts over, so that a
+ * large exposition goes out in pieces (a write error sets failed). */
 struct expo_buf {
     char *data;
     size_t len, cap;
+    FILE *sink;
+    bool failed;
 };
 
 void expo_buf_grow(struct expo_buf *b, size_t n);
+
+/* Writes the contents to the sink and empties the buffer. */
+void expo_buf_flush(struct expo_buf *b);
 
 static inline void expo_buf_put(struct expo_buf *b, const void *s, size_t n)
 {
@@ -108,17 +115,18 @@ struct expo_span {
 };
 
 /* A writer of the set e in an exposition format: the output gathers in memory (far cheaper
- * than a stdio call for each label of hundreds of thousands of series), then goes to a FILE
- * or to the caller. Allocation failure aborts. */
+ * than a stdio call for each label of hundreds of thousands of series), then goes to the
+ * caller, or, with a sink, to the sink in pieces as it fills. Allocation failure aborts. */
 struct expo_out;
-struct expo_out *expo_out_new(const struct expo_set *e);
+struct expo_out *expo_out_new(const struct expo_set *e, FILE *sink);
 
-/* Frees the writer and hands over its output: malloc'd, NUL-terminated, *len bytes before
- * the NUL. */
+/* Frees the writer (made without a sink) and hands over its output: malloc'd,
+ * NUL-terminated, *len bytes before the NUL. */
 char *expo_out_take(struct expo_out *o, size_t *len);
 
-/* Writes the output to f and frees the writer; returns 0, or -1 when writing failed. */
-int expo_out_finish(struct expo_out *o, FILE *f);
+/* Writes the rest of the output to the sink and frees the writer; returns 0, or -1 when
+ * writing failed. */
+int expo_out_finish(struct expo_out *o);
 
 void expo_out_put(struct expo_out *o, const char *s, size_t n);
 void expo_out_puts(struct expo_out *o, const char *s);
@@ -132,8 +140,8 @@ void expo_out_escaped(struct expo_out *o, const char *s, bool quote);
 void expo_out_sample(struct expo_out *o, const char *name, size_t name_len, const char *suffix,
                      size_t suffix_len, const struct expo_sample *s);
 
-/* Writes the set in the Prometheus text exposition format 0.0.4; write errors are cleared
- * from out. */
+/* Writes the set in the Prometheus text exposition format 0.0.4, in pieces as it is made;
+ * write errors are cleared from out. */
 void expo_write_text(const struct expo_set *e, FILE *out);
 
 /* The set in the text format 0.0.4, malloc'd and NUL-terminated, *len bytes before the NUL. */

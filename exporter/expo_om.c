@@ -120,15 +120,15 @@ static void expo_om(const struct expo_set *e, struct expo_out *o)
 
 void expo_om_write(const struct expo_set *e, FILE *out)
 {
-    struct expo_out *o = expo_out_new(e);
+    struct expo_out *o = expo_out_new(e, out);
     expo_om(e, o);
-    if (expo_out_finish(o, out) != 0)
+    if (expo_out_finish(o) != 0)
         clearerr(out);
 }
 
 char *expo_om_render(const struct expo_set *e, size_t *len)
 {
-    struct expo_out *o = expo_out_new(e);
+    struct expo_out *o = expo_out_new(e, NULL);
     expo_om(e, o);
     return expo_out_take(o, len);
 }

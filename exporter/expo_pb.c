@@ -260,9 +260,9 @@ char *expo_pb_render(const struct expo_set *e, size_t *len)
 
 int expo_pb_write(const struct expo_set *e, FILE *out)
 {
-    struct expo_pb w = {0};
+    struct expo_pb w = {.out.sink = out};
     expo_pb_encode(e, &w);
-    int rc = w.out.len == 0 || fwrite(w.out.data, 1, w.out.len, out) == w.out.len ? 0 : -1;
+    expo_buf_flush(&w.out);
     free(w.out.data);
-    return rc;
+    return w.out.failed ? -1 : 0;
 }

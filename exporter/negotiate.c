@@ -1,6 +1,8 @@
 #define ZLIB_CONST
 #include "negotiate.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -215,34 +217,162 @@ bool negot_gzip(const char *accept_encoding)
     return gzip_q >= 0 ? gzip_q > 0 : any_q > 0;
 }
 
+struct negot_gz {
+    z_stream zs;
+    FILE *file;
+    unsigned char *out;
+    size_t len, cap; /* the gzip bytes so far */
+    size_t in;       /* the bytes written */
+    bool failed;
+};
+
+/* Compresses in[0..n) into the stream, flushing it all with Z_FINISH. */
+static void negot_gz_deflate(struct negot_gz *gz, const char *in, size_t n, int flush)
+{
+    gz->zs.next_in = (const Bytef *)in;
+    gz->zs.avail_in = (uInt)n;
+    for (;;) {
+        if (gz->cap - gz->len < 4096) {
+            gz->cap = gz->cap ? 2 * gz->cap : 1 << 16;
+            gz->out = realloc(gz->out, gz->cap);
+            if (gz->out == NULL)
+                abort();
+        }
+        gz->zs.next_out = gz->out + gz->len;
+        gz->zs.avail_out = (uInt)(gz->cap - gz->len);
+        int rc = deflate(&gz->zs, flush);
+        gz->len = gz->cap - gz->zs.avail_out;
+        if (rc == Z_STREAM_END || (rc == Z_OK && gz->zs.avail_in == 0 && flush == Z_NO_FLUSH))
+            return;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            gz->failed = true;
+            return;
+        }
+    }
+}
+
+static ssize_t negot_gz_write(void *cookie, const char *buf, size_t n)
+{
+    struct negot_gz *gz = cookie;
+    if (gz->failed || n > NEGOT_MAX_GZIP_INPUT - gz->in) {
+        gz->failed = true;
+        return 0; /* a short write: the FILE reports an error */
+    }
+    gz->in += n;
+    /* zlib takes at most 4 GiB a call; a FILE passes far less. */
+    for (size_t done = 0; done < n && !gz->failed;) {
+        size_t part = n - done < (1u << 30) ? n - done : (1u << 30);
+        negot_gz_deflate(gz, buf + done, part, Z_NO_FLUSH);
+        done += part;
+    }
+    return gz->failed ? 0 : (ssize_t)n;
+}
+
+struct negot_gz *negot_gz_new(void)
+{
+    struct negot_gz *gz = calloc(1, sizeof(*gz));
+    if (gz == NULL)
+        abort();
+    /* 15 window bits, plus 16 for the gzip header and trailer instead of zlib's. */
+    if (deflateInit2(&gz->zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(gz);
+        return NULL;
+    }
+    gz->file = fopencookie(gz, "w", (cookie_io_functions_t){.write = negot_gz_write});
+    if (gz->file == NULL) {
+        deflateEnd(&gz->zs);
+        free(gz);
+        return NULL;
+    }
+    return gz;
+}
+
+FILE *negot_gz_file(struct negot_gz *gz)
+{
+    return gz->file;
+}
+
+int negot_gz_finish(struct negot_gz *gz, void **out, size_t *out_n, size_t *in_n)
+{
+    *out = NULL;
+    *out_n = *in_n = 0;
+    if (fclose(gz->file) != 0)
+        gz->failed = true;
+    if (!gz->failed)
+        negot_gz_deflate(gz, "", 0, Z_FINISH);
+    deflateEnd(&gz->zs);
+    int rc = -1;
+    if (!gz->failed) {
+        /* The buffer grew by doubling: give back what it does not use, as it is kept. */
+        unsigned char *fit = realloc(gz->out, gz->len > 0 ? gz->len : 1);
+        *out = fit != NULL ? fit : gz->out;
+        *out_n = gz->len;
+        *in_n = gz->in;
+        gz->out = NULL;
+        rc = 0;
+    }
+    free(gz->out);
+    free(gz);
+    return rc;
+}
+
 int negot_gzip_compress(const void *in, size_t n, void **out, size_t *out_n)
 {
     *out = NULL;
     *out_n = 0;
     if (n > NEGOT_MAX_GZIP_INPUT)
         return -1;
+    struct negot_gz *gz = negot_gz_new();
+    if (gz == NULL)
+        return -1;
+    size_t in_n;
+    if (n > 0 && fwrite(in, 1, n, gz->file) != n)
+        gz->failed = true;
+    return negot_gz_finish(gz, out, out_n, &in_n);
+}
+
+struct negot_gunzip {
     z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    /* 15 window bits, plus 16 for the gzip header and trailer instead of zlib's. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK)
-        return -1;
-    size_t cap = deflateBound(&zs, n);
-    unsigned char *buf = malloc(cap);
-    if (buf == NULL)
+    bool done;
+};
+
+struct negot_gunzip *negot_gunzip_new(const void *gz, size_t n)
+{
+    struct negot_gunzip *g = calloc(1, sizeof(*g));
+    if (g == NULL)
         abort();
-    zs.next_in = in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t produced = cap - zs.avail_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        free(buf);
-        return -1;
+    if (inflateInit2(&g->zs, 15 + 16) != Z_OK) {
+        free(g);
+        return NULL;
     }
-    *out = buf;
-    *out_n = produced;
-    return 0;
+    g->zs.next_in = gz;
+    g->zs.avail_in = (uInt)n;
+    return g;
+}
+
+long negot_gunzip_read(struct negot_gunzip *g, void *buf, size_t max)
+{
+    if (max == 0)
+        return 0;
+    if (max > (1u << 30))
+        max = 1u << 30;
+    g->zs.next_out = buf;
+    g->zs.avail_out = (uInt)max;
+    /* Until something comes out: the header alone inflates to nothing. */
+    while (!g->done && g->zs.avail_out == max) {
+        int rc = inflate(&g->zs, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END)
+            g->done = true;
+        else if (rc != Z_OK)
+            return -1; /* corrupt, or the input ended before the stream did */
+    }
+    return (long)(max - g->zs.avail_out);
+}
+
+void negot_gunzip_free(struct negot_gunzip *g)
+{
+    if (g == NULL)
+        return;
+    inflateEnd(&g->zs);
+    free(g);
 }

@@ -823,6 +823,138 @@ static void gzip_round_trip(void)
     expo_free(e);
 }
 
+/* A set whose expositions are several times the writers' 64 KiB piece: 4,000 series over
+ * 400 label lists, a histogram among them. */
+static struct expo_set *large_set(void)
+{
+    static const double bounds[] = {0.1, 1, INFINITY};
+    struct expo_set *e = calloc(1, sizeof(*e));
+    struct expo_family *g = expo_family(e, "big_ratio", EXPO_GAUGE, "Ratios.");
+    struct expo_family *h = expo_family(e, "big_seconds", EXPO_HISTOGRAM, "Latency.");
+    for (int i = 0; i < 400; i++) {
+        char *slo = arena_printf(&e->arena, "slo-%d-with-a-longer-name", i);
+        struct expo_label l[2] = {{"service", "checkout"}, {"slo", slo}};
+        for (int w = 0; w < 8; w++)
+            expo_add(e, g, l, 2, "window", arena_printf(&e->arena, "%dm", w * 5 + 5),
+                     1.0 - (double)(i * 8 + w) / 1e6);
+        uint64_t counts[] = {(uint64_t)i, (uint64_t)(2 * i), (uint64_t)(3 * i)};
+        expo_add_histogram(e, h, l, 2, bounds, counts, 3, (double)i / 4, (uint64_t)(3 * i));
+    }
+    return e;
+}
+
+/* The FILE writers, which write in pieces, write what the in-memory renderings hold; and so
+ * does a gzip stream after inflating. */
+static void streamed_writers(void)
+{
+    struct expo_set *e = large_set();
+    for (int kind = RENDER_TEXT; kind <= RENDER_PB; kind++) {
+        size_t want_len = 0, got_len = 0;
+        char *want = kind == RENDER_TEXT ? expo_render_text(e, &want_len)
+                     : kind == RENDER_OM ? expo_om_render(e, &want_len)
+                                         : expo_pb_render(e, &want_len);
+        EXPECT(want_len > 4 * 65536);
+        char *got = render(e, (enum render_kind)kind, &got_len);
+        EXPECT(got_len == want_len && memcmp(got, want, want_len) == 0);
+
+        struct negot_gz *gz = negot_gz_new();
+        if (!EXPECT(gz != NULL))
+            break;
+        FILE *f = negot_gz_file(gz);
+        if (kind == RENDER_TEXT)
+            expo_write_text(e, f);
+        else if (kind == RENDER_OM)
+            expo_om_write(e, f);
+        else
+            EXPECT_INT(expo_pb_write(e, f), 0);
+        void *z = NULL;
+        size_t zn = 0, plain_n = 0, back_n = 0;
+        EXPECT_INT(negot_gz_finish(gz, &z, &zn, &plain_n), 0);
+        EXPECT_INT(plain_n, want_len);
+        EXPECT(zn < want_len / 5);
+        unsigned char *back = gunzip(z, zn, want_len, &back_n);
+        EXPECT(back != NULL && back_n == want_len && memcmp(back, want, want_len) == 0);
+        free(back);
+        free(z);
+        free(got);
+        free(want);
+    }
+    expo_free(e);
+}
+
+/* Reads g to the end in pieces of at most piece bytes into a malloc'd buffer of *n bytes;
+ * NULL when a read fails. */
+static char *gunzip_pieces(struct negot_gunzip *g, size_t piece, size_t cap, size_t *n)
+{
+    char *out = malloc(cap + piece);
+    *n = 0;
+    for (;;) {
+        long got = negot_gunzip_read(g, out + *n, piece);
+        if (got < 0 || *n > cap) {
+            free(out);
+            return NULL;
+        }
+        if (got == 0)
+            return out;
+        *n += (size_t)got;
+    }
+}
+
+/* The reader a client without gzip is answered through: any piece size gives back the input;
+ * a cut or damaged stream is an error, never a short body taken for a whole one. */
+static void gunzip_reader(void)
+{
+    struct expo_set *e = large_set();
+    size_t text_n = 0;
+    char *text = expo_render_text(e, &text_n);
+    void *z = NULL;
+    size_t zn = 0;
+    EXPECT_INT(negot_gzip_compress(text, text_n, &z, &zn), 0);
+    static const size_t pieces[] = {1, 7, 4096, 65536, 1 << 24};
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        struct negot_gunzip *g = negot_gunzip_new(z, zn);
+        size_t n = 0;
+        char *back = gunzip_pieces(g, pieces[i], text_n, &n);
+        EXPECT(back != NULL && n == text_n && memcmp(back, text, text_n) == 0);
+        EXPECT_INT(negot_gunzip_read(g, &(char){0}, 1), 0); /* stays at the end */
+        free(back);
+        negot_gunzip_free(g);
+    }
+    /* Cut short: a few bytes or half the stream missing. */
+    size_t cuts[] = {zn - 4, zn / 2, 10};
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        struct negot_gunzip *g = negot_gunzip_new(z, cuts[i]);
+        size_t n = 0;
+        char *back = gunzip_pieces(g, 4096, text_n, &n);
+        EXPECT(back == NULL);
+        free(back);
+        negot_gunzip_free(g);
+    }
+    /* Damaged in the middle. */
+    unsigned char *bad = malloc(zn);
+    memcpy(bad, z, zn);
+    for (size_t k = zn / 2; k < zn / 2 + 16; k++)
+        bad[k] ^= 0x5a;
+    struct negot_gunzip *g = negot_gunzip_new(bad, zn);
+    size_t n = 0;
+    char *back = gunzip_pieces(g, 4096, text_n, &n);
+    EXPECT(back == NULL);
+    free(back);
+    negot_gunzip_free(g);
+    /* An empty body. */
+    void *ez = NULL;
+    size_t ezn = 0;
+    EXPECT_INT(negot_gzip_compress("", 0, &ez, &ezn), 0);
+    g = negot_gunzip_new(ez, ezn);
+    EXPECT_INT(negot_gunzip_read(g, &(char){0}, 1), 0);
+    negot_gunzip_free(g);
+    free(ez);
+    free(bad);
+    free(z);
+    free(text);
+    expo_free(e);
+}
+
 /* The value rule as the first writers applied it with printf and strtod: the reference that
  * expo_value_format must match byte for byte. */
 static void value_reference(double v, char *buf, size_t size)
@@ -950,5 +1082,7 @@ const struct harness_test suite_expo[] = {
     {"negotiation", negotiation},
     {"gzip_negotiation", gzip_negotiation},
     {"gzip_round_trip", gzip_round_trip},
+    {"streamed_writers", streamed_writers},
+    {"gunzip_reader", gunzip_reader},
     HARNESS_END,
 };
