@@ -35,23 +35,23 @@
 
 enum { SERVE_FORMATS = 3 };
 
-/* One rendering of a snapshot's metrics in one format, plain and gzipped. */
+/* A response body, kept gzipped: a client that takes gzip gets it as it is, any other gets
+ * it inflated as it is sent. At 10,000 SLOs the text of /metrics is 38 MB and its gzip
+ * 3.3 MB; /api/v1/slos 22 MB and 1.5 MB. A body is compressed as it is written, never held
+ * whole uncompressed. */
 struct serve_body {
-    char *data;
-    size_t len;
-    void *gz;
-    size_t gz_len;
+    void *gz; /* NULL when it could not be made */
+    size_t gz_len, len;
+    bool made;
 };
 
-/* An immutable picture of the latest evaluation, shared by the scrapes that read it. */
+/* An immutable picture of the latest evaluation, shared by the requests that read it. */
 struct serve_snap {
     atomic_int refs;
     struct expo_set *expo;
-    char *json, *html;
-    size_t json_len, html_len;
-    pthread_mutex_t lock; /* guards the lazily made renderings */
-    struct serve_body body[SERVE_FORMATS];
-    double render_seconds[SERVE_FORMATS];
+    struct serve_body json, html;
+    pthread_mutex_t lock; /* guards the lazily made renderings of the metrics */
+    struct serve_body metrics[SERVE_FORMATS];
 };
 
 /* Self-metrics kept across reloads. */
@@ -83,6 +83,7 @@ struct serve {
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t wake;
+    pthread_cond_t swapped; /* broadcast when a new snapshot is in */
     struct serve_snap *snap;
     struct rules_set *pending; /* validated rules waiting for the evaluation thread */
     bool stop, ready;
@@ -122,12 +123,10 @@ static void serve_snap_release(struct serve_snap *sn)
     if (sn == NULL || atomic_fetch_sub(&sn->refs, 1) != 1)
         return;
     expo_free(sn->expo);
-    free(sn->json);
-    free(sn->html);
-    for (int i = 0; i < SERVE_FORMATS; i++) {
-        free(sn->body[i].data);
-        free(sn->body[i].gz);
-    }
+    free(sn->json.gz);
+    free(sn->html.gz);
+    for (int i = 0; i < SERVE_FORMATS; i++)
+        free(sn->metrics[i].gz);
     pthread_mutex_destroy(&sn->lock);
     free(sn);
 }
@@ -143,39 +142,71 @@ static struct serve_snap *serve_snap_get(struct serve *sv)
     return sn;
 }
 
-/* The snapshot's metrics in one format (rendered on first use), gzipped when asked. */
-static const struct serve_body *serve_snap_body(struct serve_snap *sn, enum negot_format fmt,
-                                                bool gzip)
+/* Frees the metric set of the current snapshot, which is about to be replaced: the new set is
+ * built next, and at 10,000 SLOs a set is 29 MB. The bodies made from it stay; a request for
+ * a format not made yet waits for the next snapshot (serve_snap_next). */
+static void serve_snap_retire(struct serve *sv)
+{
+    struct serve_snap *sn = serve_snap_get(sv);
+    if (sn == NULL)
+        return;
+    pthread_mutex_lock(&sn->lock);
+    expo_free(sn->expo);
+    sn->expo = NULL;
+    pthread_mutex_unlock(&sn->lock);
+    serve_snap_release(sn);
+}
+
+/* Releases sn and takes a reference to the snapshot that replaces it, waiting up to 10 s
+ * for it; NULL when none comes (sloe is stopping). */
+static struct serve_snap *serve_snap_next(struct serve *sv, struct serve_snap *sn)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    pthread_mutex_lock(&sv->lock);
+    while (sv->snap == sn && !sv->stop)
+        if (pthread_cond_timedwait(&sv->swapped, &sv->lock, &deadline) == ETIMEDOUT)
+            break;
+    struct serve_snap *next = sv->snap != sn ? sv->snap : NULL;
+    if (next != NULL)
+        atomic_fetch_add(&next->refs, 1);
+    pthread_mutex_unlock(&sv->lock);
+    serve_snap_release(sn);
+    return next;
+}
+
+/* Ends a body written into gz (NULL when the stream could not start). */
+static void serve_body_finish(struct serve_body *b, struct negot_gz *gz)
+{
+    b->made = true;
+    if (gz != NULL && negot_gz_finish(gz, &b->gz, &b->gz_len, &b->len) != 0)
+        log_msg(LOG_ERROR, "could not compress a response body", NULL);
+}
+
+/* The snapshot's metrics in one format, rendered on first use; NULL when that format was not
+ * made before the snapshot was retired (the next one is on its way). */
+static const struct serve_body *serve_snap_metrics(struct serve_snap *sn, enum negot_format fmt)
 {
     pthread_mutex_lock(&sn->lock);
-    struct serve_body *b = &sn->body[fmt];
-    if (gzip && b->gz != NULL) {
-        pthread_mutex_unlock(&sn->lock);
-        return b;
-    }
-    bool made = false;
-    if (b->data == NULL) {
-        made = true;
-        double t0 = serve_mono();
-        if (fmt == NEGOT_OPENMETRICS)
-            b->data = expo_om_render(sn->expo, &b->len);
-        else if (fmt == NEGOT_PROTOBUF)
-            b->data = expo_pb_render(sn->expo, &b->len);
-        else
-            b->data = expo_render_text(sn->expo, &b->len);
-        sn->render_seconds[fmt] = serve_mono() - t0;
-    }
-    if (gzip && negot_gzip_compress(b->data, b->len, &b->gz, &b->gz_len) != 0) {
-        b->gz = NULL;
-        b->gz_len = 0;
-    }
-    /* A plain body made only to be gzipped goes: scrapers that ask for gzip (Prometheus does)
-     * do not want it, and at 10,000 SLOs it is 31 MB. A plain request renders it again. No
-     * other request can hold it: it was made under this lock, in this call. */
-    if (made && gzip && b->gz != NULL) {
-        free(b->data);
-        b->data = NULL;
-        b->len = 0;
+    struct serve_body *b = &sn->metrics[fmt];
+    if (!b->made && sn->expo == NULL) {
+        b = NULL; /* retired: see serve_snap_retire */
+    } else if (!b->made) {
+        struct negot_gz *gz = negot_gz_new();
+        if (gz != NULL) {
+            FILE *f = negot_gz_file(gz);
+            /* A failed write fails the stream too, which negot_gz_finish reports. */
+            if (fmt == NEGOT_OPENMETRICS) {
+                expo_om_write(sn->expo, f);
+            } else if (fmt == NEGOT_TEXT) {
+                expo_write_text(sn->expo, f);
+            } else {
+                int failed = expo_pb_write(sn->expo, f);
+                (void)failed;
+            }
+        }
+        serve_body_finish(b, gz);
     }
     pthread_mutex_unlock(&sn->lock);
     return b;
@@ -381,19 +412,23 @@ static void serve_snapshot(struct serve *sv, int64_t now)
         abort();
     atomic_init(&sn->refs, 1);
     pthread_mutex_init(&sn->lock, NULL);
+    serve_snap_retire(sv);
     sn->expo = expo_build(sv->eval, now);
     serve_self_metrics(sv, sn->expo);
-    FILE *f = open_memstream(&sn->json, &sn->json_len);
-    expo_write_json(sv->eval, f, false);
-    fclose(f);
-    f = open_memstream(&sn->html, &sn->html_len);
-    page_write(sv->eval, now, SLOE_VERSION, f);
-    fclose(f);
+    struct negot_gz *gz = negot_gz_new();
+    if (gz != NULL)
+        expo_write_json(sv->eval, negot_gz_file(gz), false);
+    serve_body_finish(&sn->json, gz);
+    gz = negot_gz_new();
+    if (gz != NULL)
+        page_write(sv->eval, now, SLOE_VERSION, negot_gz_file(gz));
+    serve_body_finish(&sn->html, gz);
 
     pthread_mutex_lock(&sv->lock);
     struct serve_snap *old = sv->snap;
     sv->snap = sn;
     sv->ready = true;
+    pthread_cond_broadcast(&sv->swapped);
     pthread_mutex_unlock(&sv->lock);
     serve_snap_release(old);
 }
@@ -529,52 +564,79 @@ static enum MHD_Result serve_text(struct MHD_Connection *conn, struct serve *sv,
     return serve_send(conn, status, "text/plain; charset=utf-8", text, strlen(text), NULL, sv);
 }
 
-static enum MHD_Result serve_metrics(struct MHD_Connection *conn, struct serve *sv)
+/* A plain response inflated from a snapshot's body as it is sent. */
+struct serve_stream {
+    struct serve_snap *sn;
+    struct negot_gunzip *g;
+};
+
+static ssize_t serve_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct serve_snap *sn = serve_snap_get(sv);
-    if (sn == NULL)
-        return serve_text(conn, sv, MHD_HTTP_SERVICE_UNAVAILABLE,
-                          "the first evaluation has not finished yet\n");
-    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
-    const char *enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
-    enum negot_format fmt = negot_format(accept);
-    bool gzip = negot_gzip(enc);
-    const struct serve_body *b = serve_snap_body(sn, fmt, gzip);
-    gzip = gzip && b->gz != NULL;
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-        gzip ? b->gz_len : b->len, gzip ? b->gz : b->data,
-        (MHD_ContentReaderFreeCallback)serve_snap_release, sn);
-    if (r == NULL) {
-        serve_snap_release(sn);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", negot_content_type(fmt));
-    MHD_add_response_header(r, "Vary", "Accept, Accept-Encoding");
-    if (gzip)
-        MHD_add_response_header(r, "Content-Encoding", "gzip");
-    serve_headers(sv, r);
-    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    struct serve_stream *st = cls;
+    (void)pos;
+    long n = negot_gunzip_read(st->g, buf, max);
+    return n > 0    ? (ssize_t)n
+           : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                    : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
-static enum MHD_Result serve_page(struct MHD_Connection *conn, struct serve *sv, bool json)
+static void serve_stream_free(void *cls)
 {
-    struct serve_snap *sn = serve_snap_get(sv);
-    if (sn == NULL)
-        return serve_text(conn, sv, MHD_HTTP_SERVICE_UNAVAILABLE,
-                          "the first evaluation has not finished yet\n");
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-        json ? sn->json_len : sn->html_len, json ? sn->json : sn->html,
-        (MHD_ContentReaderFreeCallback)serve_snap_release, sn);
-    if (r == NULL) {
-        serve_snap_release(sn);
-        return MHD_NO;
+    struct serve_stream *st = cls;
+    negot_gunzip_free(st->g);
+    serve_snap_release(st->sn);
+    free(st);
+}
+
+/* A response with body b of snapshot sn, whose reference it takes over (released when the
+ * response is done, or here on failure): gzipped when accept_encoding takes gzip, else
+ * inflated as it is sent. NULL when it cannot be made. */
+static struct MHD_Response *serve_body_response(struct serve_snap *sn, const struct serve_body *b,
+                                                const char *accept_encoding)
+{
+    struct MHD_Response *r = NULL;
+    if (negot_gzip(accept_encoding)) {
+        r = MHD_create_response_from_buffer_with_free_callback_cls(
+            b->gz_len, b->gz, (MHD_ContentReaderFreeCallback)serve_snap_release, sn);
+        if (r != NULL)
+            MHD_add_response_header(r, "Content-Encoding", "gzip");
+    } else {
+        struct serve_stream *st = calloc(1, sizeof(*st));
+        if (st == NULL)
+            abort();
+        st->sn = sn;
+        st->g = negot_gunzip_new(b->gz, b->gz_len);
+        if (st->g != NULL)
+            r = MHD_create_response_from_callback(b->len, 64 * 1024, serve_stream_read, st,
+                                                  serve_stream_free);
+        if (r == NULL) {
+            negot_gunzip_free(st->g);
+            free(st);
+        }
     }
-    MHD_add_response_header(r, "Content-Type",
-                            json ? "application/json" : "text/html; charset=utf-8");
+    if (r == NULL)
+        serve_snap_release(sn);
+    return r;
+}
+
+/* Answers with body b of snapshot sn (taking over the reference) and its headers. */
+static enum MHD_Result serve_body_send(struct MHD_Connection *conn, struct serve *sv,
+                                       struct serve_snap *sn, const struct serve_body *b,
+                                       const char *type, bool page)
+{
+    if (b->gz == NULL) {
+        serve_snap_release(sn);
+        return serve_text(conn, sv, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "the response could not be compressed; see the log\n");
+    }
+    const char *enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
+    struct MHD_Response *r = serve_body_response(sn, b, enc);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Vary", page ? "Accept-Encoding" : "Accept, Accept-Encoding");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (!json) {
+    if (page && strncmp(type, "text/html", 9) == 0) {
         MHD_add_response_header(r, "Content-Security-Policy",
                                 PAGE_CSP "; frame-ancestors 'none'; base-uri 'none'; "
                                          "form-action 'none'");
@@ -585,6 +647,31 @@ static enum MHD_Result serve_page(struct MHD_Connection *conn, struct serve *sv,
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result serve_metrics(struct MHD_Connection *conn, struct serve *sv)
+{
+    struct serve_snap *sn = serve_snap_get(sv);
+    if (sn == NULL)
+        return serve_text(conn, sv, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "the first evaluation has not finished yet\n");
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    enum negot_format fmt = negot_format(accept);
+    const struct serve_body *b;
+    while ((b = serve_snap_metrics(sn, fmt)) == NULL)
+        if ((sn = serve_snap_next(sv, sn)) == NULL)
+            return serve_text(conn, sv, MHD_HTTP_SERVICE_UNAVAILABLE, "sloe is stopping\n");
+    return serve_body_send(conn, sv, sn, b, negot_content_type(fmt), false);
+}
+
+static enum MHD_Result serve_page(struct MHD_Connection *conn, struct serve *sv, bool json)
+{
+    struct serve_snap *sn = serve_snap_get(sv);
+    if (sn == NULL)
+        return serve_text(conn, sv, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "the first evaluation has not finished yet\n");
+    return serve_body_send(conn, sv, sn, json ? &sn->json : &sn->html,
+                           json ? "application/json" : "text/html; charset=utf-8", true);
 }
 
 /* Takes a token when one is there and returns 0; else returns the seconds until the next. */
@@ -775,6 +862,7 @@ int serve_run(const struct serve_config *cfg)
     pthread_mutex_init(&sv.reload_lock, NULL);
     pthread_mutex_init(&sv.limit.lock, NULL);
     pthread_cond_init(&sv.wake, NULL);
+    pthread_cond_init(&sv.swapped, NULL);
     int rc = 1;
 
     /* Signals are taken by this thread alone, with sigwait; every other thread blocks them. */
@@ -894,6 +982,7 @@ int serve_run(const struct serve_config *cfg)
     pthread_mutex_lock(&sv.lock);
     sv.stop = true;
     pthread_cond_signal(&sv.wake);
+    pthread_cond_broadcast(&sv.swapped);
     pthread_mutex_unlock(&sv.lock);
     /* An evaluation in flight may wait on a slow Prometheus: give it a moment, then leave it
      * to the process exit rather than keep the caller waiting. */

@@ -25,9 +25,10 @@ For each layout `sloe serve --evaluation-interval=INTERVAL` runs against the Pro
 after its start-up fill, CPU (utime+stime from /proc/PID/stat) and memory (VmRSS, VmHWM
 from /proc/PID/status) are read at the end of every cycle (the debug log line "evaluation
 done", written after the cycle's snapshot), and CYCLES steady-state cycles are printed
-(each span holds one cycle and the idle time up to the next). sloe's own self-metrics
-(process_cpu_seconds_total, sloe_evaluation_duration_seconds) cross-check them.
-Then wrk scrapes /metrics (text, gzip, protobuf) of sloe and of prometheus-node-exporter
+(each span holds one cycle and the idle time up to the next), while a scraper fetches
+/metrics every 15 s as Prometheus does (OpenMetrics, gzip), so that the figures include
+rendering for a scrape. sloe's own self-metrics (process_cpu_seconds_total,
+sloe_evaluation_duration_seconds) cross-check them. Then wrk scrapes /metrics (text, gzip, protobuf) of sloe and of prometheus-node-exporter
 with the same settings, and the summary says MET/MISSED for each goal of issue 7.
 
 The bench fails (exit 1) when sloe exits or logs a failed evaluation, or its /metrics is
@@ -386,6 +387,38 @@ class BenchError(Exception):
     pass
 
 
+# What Prometheus 2.42 asks a target for.
+PROM_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+               "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+
+class Scraper:
+    """Scrapes sloe's /metrics every `every` seconds as Prometheus does (its Accept header,
+    gzip), so that the measured cycles include rendering for a scrape, as in production."""
+
+    def __init__(self, url, every=15):
+        self.url, self.every = url + "/metrics", every
+        self.scrapes, self.failures = 0, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                body, headers = fetch(self.url, {"Accept": PROM_ACCEPT, "Accept-Encoding": "gzip"})
+                if headers.get("Content-Encoding") != "gzip" or not gzip.decompress(body):
+                    raise BenchError("not a gzipped body")
+                self.scrapes += 1
+            except Exception as e:  # noqa: BLE001 - every failure is reported
+                self.failures.append(repr(e))
+            self.stop.wait(self.every)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(60)
+
+
 def self_metrics(url):
     """sloe's self-metrics, the whole text body and the seconds the GET took."""
     t = time.perf_counter()
@@ -466,6 +499,7 @@ def run_layout(layout, args, data, prom, tmp, results):
         fill = s.next_event(timeout=args.fill_timeout)
         log(f"start-up fill: {fill['t'] - s.started:.1f} s wall, {fill['cpu']:.2f} s CPU, "
             f"VmRSS {fill['rss'] / 1e6:.1f} MB, VmHWM {fill['hwm'] / 1e6:.1f} MB")
+        scraper = Scraper(s.url)
         # The first cycle after the fill; then the steady ones are measured end to end.
         first = s.next_event(timeout=args.interval * 4 + 60)
         before, _, _ = self_metrics(s.url)
@@ -483,6 +517,11 @@ def run_layout(layout, args, data, prom, tmp, results):
             log(f"{k:>5} {span:>7.2f} {ev['took']:>7.3f} {cpu:>6.2f} {cpu / args.interval:>9.3f} "
                 f"{ev['rss'] / 1e6:>9.1f} {ev['hwm'] / 1e6:>9.1f}")
             prev = ev
+        scraper.close()
+        log(f"a scraper like Prometheus (OpenMetrics, gzip) fetched /metrics every 15 s during "
+            f"the cycles: {scraper.scrapes} scrapes, {len(scraper.failures)} failed")
+        if scraper.failures or scraper.scrapes < args.cycles:
+            raise BenchError(f"scrapes failed: {scraper.failures[:3]}")
         after, body, first_get = self_metrics(s.url)  # the snapshot's first text GET
         s.alive()
         n_slo = check_metrics(body, expected)

@@ -1,8 +1,9 @@
 /* libFuzzer target: the exposition writers. The input builds a metric set (family types,
  * help texts, label names and values, sample values as doubles); it is written as Prometheus
- * text 0.0.4, OpenMetrics 1.0.0 and protobuf. The label values and help texts parsed back
- * from both text formats (unescaping \\, \" and \n) must equal the originals, and the sample
- * values must read back exactly, written by the rule of the first writers. */
+ * text 0.0.4, OpenMetrics 1.0.0 and protobuf into gzip streams and inflated back, as sloe
+ * serve sends them. The label values and help texts parsed back from both text formats
+ * (unescaping \\, \" and \n) must equal the originals, and the sample values must read back
+ * exactly, written by the rule of the first writers. */
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "expo.h"
 #include "expo_om.h"
 #include "expo_pb.h"
+#include "negotiate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -193,6 +195,45 @@ static void check_text(const struct expo_set *e, const char *buf, size_t len, bo
         abort();
 }
 
+/* The body sloe serve sends for a format (0 text, 1 OpenMetrics, 2 protobuf): written by the
+ * FILE writer into a gzip stream, then inflated in pieces as a client without gzip gets it;
+ * malloc'd and NUL-terminated, *len bytes before the NUL. Aborts when anything fails. */
+static char *served(const struct expo_set *e, int fmt, size_t *len)
+{
+    struct negot_gz *gz = negot_gz_new();
+    if (gz == NULL)
+        abort();
+    FILE *f = negot_gz_file(gz);
+    if (fmt == 0)
+        expo_write_text(e, f);
+    else if (fmt == 1)
+        expo_om_write(e, f);
+    else if (expo_pb_write(e, f) != 0)
+        abort();
+    void *z = NULL;
+    size_t zn = 0, plain = 0;
+    if (negot_gz_finish(gz, &z, &zn, &plain) != 0)
+        abort();
+    char *out = malloc(plain + 1);
+    struct negot_gunzip *g = negot_gunzip_new(z, zn);
+    if (out == NULL || g == NULL)
+        abort();
+    size_t n = 0;
+    for (long got;
+         (got = negot_gunzip_read(g, out + n, plain + 1 - n > 4096 ? 4096 : plain + 1 - n)) != 0;) {
+        if (got < 0)
+            abort();
+        n += (size_t)got;
+    }
+    if (n != plain)
+        abort();
+    out[n] = '\0';
+    negot_gunzip_free(g);
+    free(z);
+    *len = n;
+    return out;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cursor c = {data, size};
@@ -218,15 +259,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    /* The renderings sloe serve sends (the FILE writers wrap them). */
+    /* The bodies sloe serve sends: each FILE writer into a gzip stream, inflated back. */
     size_t len = 0;
-    char *buf = expo_render_text(e, &len);
+    char *buf = served(e, 0, &len);
     check_text(e, buf, len, false);
     free(buf);
-    buf = expo_om_render(e, &len);
+    buf = served(e, 1, &len);
     check_text(e, buf, len, true);
     free(buf);
-    buf = expo_pb_render(e, &len);
+    buf = served(e, 2, &len);
     if (len == 0)
         abort();
     free(buf);
