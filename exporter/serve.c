@@ -413,6 +413,7 @@ static void serve_snapshot(struct serve *sv, int64_t now)
     atomic_init(&sn->refs, 1);
     pthread_mutex_init(&sn->lock, NULL);
     serve_snap_retire(sv);
+    log_msg(LOG_DEBUG, "building the next snapshot", NULL);
     sn->expo = expo_build(sv->eval, now);
     serve_self_metrics(sv, sn->expo);
     struct negot_gz *gz = negot_gz_new();
@@ -658,9 +659,12 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *conn, struct serve *
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
     enum negot_format fmt = negot_format(accept);
     const struct serve_body *b;
-    while ((b = serve_snap_metrics(sn, fmt)) == NULL)
+    while ((b = serve_snap_metrics(sn, fmt)) == NULL) {
+        log_msg(LOG_DEBUG, "a scrape waits for the next snapshot", "format",
+                negot_content_type(fmt), NULL);
         if ((sn = serve_snap_next(sv, sn)) == NULL)
             return serve_text(conn, sv, MHD_HTTP_SERVICE_UNAVAILABLE, "sloe is stopping\n");
+    }
     return serve_body_send(conn, sv, sn, b, negot_content_type(fmt), false);
 }
 

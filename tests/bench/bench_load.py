@@ -754,7 +754,8 @@ def main():
         log("")
         for r in results:
             log(f"sloe ({r['layout']}): first text GET after a cycle (renders the snapshot) "
-                f"{r['first_get'] * 1e3:.0f} ms; later GETs send the cached rendering")
+                f"{r['first_get'] * 1e3:.0f} ms; later GETs send the cached gzip (inflated for "
+                f"a client without gzip)")
             print_wrk(f"sloe ({r['layout']})", r["wrk"])
         log("node_exporter: default collectors; each scrape gathers from /proc and /sys, then "
             "encodes (Go client)")

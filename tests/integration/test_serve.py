@@ -1291,6 +1291,65 @@ def stress(tmp, prom_a, seconds, name):
             print("\n".join("#   " + ln for ln in block.rstrip().split("\n")))
 
 
+def check_retired(tmp, prom_a):
+    """9. A scrape for a format not made from the current snapshot, arriving while the next
+    snapshot is built (the current one's metric set is freed by then), waits for the next
+    and gets it whole. SLOs with long descriptions make each build take a while; on each
+    "building the next snapshot" log line the test asks for one format, in turn, so that
+    the retired snapshot never made it."""
+    paths = []
+    for k in range(3):
+        slos = "".join(
+            f"      - name: slo-{k}-{j}\n        description: {'d' * 30000}-{k}-{j}\n"
+            f"        objective: 99\n        sli:\n          events:\n"
+            f"            bad_query: 'sum(increase(none_bad_total[{{{{.window}}}}]))'\n"
+            f"            total_query: 'sum(increase(none_total[{{{{.window}}}}]))'\n"
+            for j in range(100))
+        path = os.path.join(tmp, f"retire-{k}.yaml")
+        write_atomic(path, f"version: sloe/v1\nservices:\n  - name: long-{k}\n    slos:\n{slos}")
+        paths.append(path)
+    s = Sloe(tmp, "retire", [*[f"--rules={p}" for p in paths], f"--prometheus.url={prom_a.url}",
+                             "--evaluation-interval=1s", "--log.level=debug"]).start()
+    formats = [(OM_ACCEPT, "gzip"), (PB_ACCEPT, "identity"), (None, "gzip")]
+    offset, tries, waits, bad = os.path.getsize(s.err_path), 0, 0, []
+    deadline = time.monotonic() + 60
+    while tries < 9 and time.monotonic() < deadline:
+        text = s.stderr(offset)
+        at = text.find('msg="building the next snapshot"')
+        if at < 0:
+            time.sleep(0.001)
+            continue
+        offset += len(text[:at + 10].encode())
+        accept, enc = formats[tries % 3]
+        tries += 1
+        h = {"Accept-Encoding": enc}
+        if accept:
+            h["Accept"] = accept
+        before = s.stderr(0).count('msg="evaluation done"')
+        r = s.get("/metrics", headers=h, timeout=30)
+        body = gzip.decompress(r.body) if r.header("content-encoding") == "gzip" else r.body
+        done = evaluations_done(body, accept)
+        if r.status != 200 or done is None or done < before + 1:
+            bad.append(f"{accept} {enc}: {r.status}, {len(body)} bytes, evaluations {done} "
+                       f"(at least {before + 1} wanted)")
+    waits = s.stderr(0).count('msg="a scrape waits for the next snapshot"')
+    s.stop()
+    check(f"9. {tries} scrapes sent while a snapshot was being built: {waits} waited for it and "
+          f"each got the new snapshot, whole", tries == 9 and waits >= 1 and not bad,
+          f"{waits} waits; {short(bad, 3)}")
+
+
+def evaluations_done(body, accept):
+    """sloe_evaluations_total (both results) in a /metrics body of any format."""
+    if accept == PB_ACCEPT:
+        got = pb_samples(body)[0]
+        vals = [got.get(key("sloe_evaluations_total", {"result": r})) for r in ("success", "failure")]
+    else:
+        vals = [metric_value(body.decode(), "sloe_evaluations_total", result=r)
+                for r in ("success", "failure")]
+    return None if None in vals else sum(vals)
+
+
 def check_screenshot(m):
     """8. The status page in headless chromium."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -1480,6 +1539,9 @@ def run(tmp, proms, helpers, t_all):
     t0 = time.monotonic()
     stress(tmp, prom_a, 8, "normal")
     note(f"check 7 in {time.monotonic() - t0:.1f}s")
+    t0 = time.monotonic()
+    check_retired(tmp, prom_a)
+    note(f"check 9 in {time.monotonic() - t0:.1f}s")
     for d, what in ((m, "M"), (t, "T")):
         if d is None:
             continue
