@@ -18,8 +18,8 @@ and chromium screenshots M's status page (check 8).
 
 Run from the repository root: python3 tests/integration/test_serve.py [--tsan]
 The binary comes from SLOE_BIN (default bin/sloe), so the same test runs against sanitizer
-builds. --tsan runs only the stress check (for `make check-tsan-serve`) and fails on any
-ThreadSanitizer report. Prints one line per check and ends with "N passed, N failed"; exits 1
+builds. --tsan runs only the stress check and check 9 (for `make check-tsan-serve`) and
+fails on any ThreadSanitizer report. Prints one line per check and ends with "N passed, N failed"; exits 1
 when a check fails. Python standard library only.
 """
 
@@ -1333,10 +1333,12 @@ def check_retired(tmp, prom_a):
             bad.append(f"{accept} {enc}: {r.status}, {len(body)} bytes, evaluations {done} "
                        f"(at least {before + 1} wanted)")
     waits = s.stderr(0).count('msg="a scrape waits for the next snapshot"')
-    s.stop()
+    rc, _ = s.stop()
+    err = s.stderr(0)
     check(f"9. {tries} scrapes sent while a snapshot was being built: {waits} waited for it and "
-          f"each got the new snapshot, whole", tries == 9 and waits >= 1 and not bad,
-          f"{waits} waits; {short(bad, 3)}")
+          f"each got the new snapshot, whole; exit 0, no sanitizer report",
+          tries == 9 and waits >= 1 and not bad and rc == 0 and not SAN_RE.search(err),
+          f"{waits} waits, rc {rc}; {short(bad, 3)}")
 
 
 def evaluations_done(body, accept):
@@ -1452,6 +1454,7 @@ def run(tmp, proms, helpers, t_all):
         t0 = time.monotonic()
         stress(tmp, prom_a, 15, "tsan")
         note(f"stress in {time.monotonic() - t0:.1f}s")
+        check_retired(tmp, prom_a)
         return
 
     # M, T and H start first, so that B1, B2, B3 can begin scraping while other checks run.
