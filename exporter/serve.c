@@ -459,8 +459,10 @@ static void *serve_eval_main(void *arg)
         sv->pending = NULL;
         bool stop = sv->stop;
         pthread_mutex_unlock(&sv->lock);
-        if (stop)
+        if (stop) {
+            rules_set_free(pending); /* a reload that came in with the stop */
             break;
+        }
         if (pending != NULL)
             serve_adopt(sv, pending);
         serve_cycle(sv);
