@@ -1311,21 +1311,22 @@ def check_retired(tmp, prom_a):
     s = Sloe(tmp, "retire", [*[f"--rules={p}" for p in paths], f"--prometheus.url={prom_a.url}",
                              "--evaluation-interval=1s", "--log.level=debug"]).start()
     formats = [(OM_ACCEPT, "gzip"), (PB_ACCEPT, "identity"), (None, "gzip")]
-    offset, tries, waits, bad = os.path.getsize(s.err_path), 0, 0, []
+    seen, tries, bad = s.stderr(0).count('msg="building the next snapshot"'), 0, []
     deadline = time.monotonic() + 60
     while tries < 9 and time.monotonic() < deadline:
-        text = s.stderr(offset)
-        at = text.find('msg="building the next snapshot"')
-        if at < 0:
+        text = s.stderr(0)
+        builds = text.split('msg="building the next snapshot"')
+        if len(builds) - 1 <= seen:
             time.sleep(0.001)
             continue
-        offset += len(text[:at + 10].encode())
+        seen = len(builds) - 1
+        # The snapshot being built follows the evaluations logged before its build began.
+        before = "".join(builds[:-1]).count('msg="evaluation done"')
         accept, enc = formats[tries % 3]
         tries += 1
         h = {"Accept-Encoding": enc}
         if accept:
             h["Accept"] = accept
-        before = s.stderr(0).count('msg="evaluation done"')
         r = s.get("/metrics", headers=h, timeout=30)
         body = gzip.decompress(r.body) if r.header("content-encoding") == "gzip" else r.body
         done = evaluations_done(body, accept)
