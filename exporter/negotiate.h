@@ -34,8 +34,9 @@ const char *negot_content_type(enum negot_format f);
 bool negot_gzip(const char *accept_encoding);
 
 /* A gzip stream (RFC 1952) written through a FILE and compressed into memory as it comes,
- * so that a large body is never held uncompressed. zlib level 1: at 10,000 SLOs it makes
- * /metrics three times faster than the default level for a fifth more bytes. */
+ * so that a large body is never held uncompressed. zlib level 1: at 10,000 SLOs it
+ * compresses the text of /metrics in a third of the default level's time (71 ms against
+ * 217 ms) for a fifth more bytes. */
 struct negot_gz;
 
 /* Starts a stream; NULL when zlib cannot. Write to negot_gz_file, then negot_gz_finish. */
