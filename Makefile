@@ -8,7 +8,7 @@
 #   make format-check
 
 CC       ?= cc
-PKGS     := yaml-0.1 libcurl jansson libprotobuf-c zlib gnutls libcrypt libmicrohttpd
+PKGS     := yaml-0.1 libcurl jansson libprotobuf-c zlib gnutls libcrypt libmicrohttpd snappy
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
             -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla -Wno-sign-conversion
 WERROR   := $(if $(CI),-Werror,)
@@ -25,7 +25,7 @@ BIN      ?= bin
 RULES_SRC    := rules/arena.c rules/diag.c rules/duration.c rules/tz.c rules/ydoc.c rules/build.c \
                 rules/rules.c rules/native.c rules/sloth.c rules/openslo.c
 EVAL_SRC     := evaluator/prom.c evaluator/period.c evaluator/mask.c evaluator/history.c \
-                evaluator/budget.c \
+                evaluator/budget.c evaluator/remote.c \
                 evaluator/eval.c
 EXPORTER_SRC := exporter/expo.c exporter/expo_value.c exporter/expo_om.c exporter/expo_pb.c \
                 exporter/negotiate.c \
@@ -39,8 +39,8 @@ TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
                 tests/unit/test_page.c tests/unit/test_webcfg.c tests/unit/test_report.c
 FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg fuzz_expo
 
-GEN_SRC  = $(BUILD)/gen/metrics.pb-c.c
-GEN_OBJ  = $(BUILD)/gen/metrics.pb-c.o
+GEN_SRC  = $(BUILD)/gen/metrics.pb-c.c $(BUILD)/gen/prompb.pb-c.c
+GEN_OBJ  = $(BUILD)/gen/metrics.pb-c.o $(BUILD)/gen/prompb.pb-c.o
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 MAIN_OBJ = $(MAIN_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -60,21 +60,10 @@ $(BUILD)/evaldriver: $(LIB_OBJ) $(BUILD)/tests/integration/evaldriver.o
 $(BUILD)/bench_render: $(LIB_OBJ) $(BUILD)/tests/bench/bench_render.o
 	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
 
-# The remote read benchmark's messages (tests/bench/prompb.proto) and snappy go into the
-# benchmark tool only, never into bin/sloe.
-PROMPB_OBJ = $(BUILD)/gen/prompb.pb-c.o
-
-$(BUILD)/gen/prompb.pb-c.c $(BUILD)/gen/prompb.pb-c.h &: tests/bench/prompb.proto
-	@mkdir -p $(@D)
-	protoc-c --c_out=$(@D) -Itests/bench $<
-
-$(PROMPB_OBJ): $(BUILD)/gen/prompb.pb-c.c
-	$(CC) $(ALLFLAGS) -Wno-pedantic -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
-
 $(BUILD)/tests/bench/bench_read.o: | $(BUILD)/gen/prompb.pb-c.h $(BUILD)/gen/metrics.pb-c.h
 
-$(BUILD)/bench_read: $(LIB_OBJ) $(PROMPB_OBJ) $(BUILD)/tests/bench/bench_read.o
-	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs snappy)
+$(BUILD)/bench_read: $(LIB_OBJ) $(BUILD)/tests/bench/bench_read.o
+	$(CC) $(ALLFLAGS) -o $@ $^ $(LIBS)
 
 # Benchmarks print figures; they assert nothing (speed is measured here, not in tests),
 # except that bench_read.py fails when remote read and query_range disagree on the data.
@@ -99,19 +88,24 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLFLAGS) -MMD -MP -c -o $@ $<
 
-# C for the protobuf exposition format, generated from exporter/metrics.proto at build time.
-# Every object may include the generated header, so it is made before any of them; the
-# generated code is compiled without the pedantic warnings it was not written for.
+# C for the protobuf exposition format (exporter/metrics.proto) and the remote read messages
+# (evaluator/prompb.proto), generated at build time. Every object may include the generated
+# headers, so they are made before any of them; the generated code is compiled without the
+# pedantic warnings it was not written for.
 $(BUILD)/gen/metrics.pb-c.c $(BUILD)/gen/metrics.pb-c.h &: exporter/metrics.proto
 	@mkdir -p $(@D)
 	protoc-c --c_out=$(@D) -Iexporter $<
 
-$(GEN_OBJ): $(GEN_SRC)
+$(BUILD)/gen/prompb.pb-c.c $(BUILD)/gen/prompb.pb-c.h &: evaluator/prompb.proto
+	@mkdir -p $(@D)
+	protoc-c --c_out=$(@D) -Ievaluator $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(ALLFLAGS) -Wno-pedantic -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
 
 $(LIB_OBJ) $(MAIN_OBJ) $(TEST_OBJ) $(BUILD)/tests/integration/evaldriver.o \
     $(BUILD)/tests/bench/bench_render.o: \
-    | $(BUILD)/gen/metrics.pb-c.h
+    | $(BUILD)/gen/metrics.pb-c.h $(BUILD)/gen/prompb.pb-c.h
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/integration/evaldriver.d \
     $(BUILD)/tests/bench/bench_render.d $(BUILD)/tests/bench/bench_read.d
@@ -132,6 +126,7 @@ check-integration: $(BIN)/sloe $(BUILD)/evaldriver
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_docker.py
 	SLOE_BIN=$(BIN)/sloe python3 tests/integration/test_e2e.py
 	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_vm.py
+	SLOE_BIN=$(BIN)/sloe EVALDRIVER=$(BUILD)/evaldriver python3 tests/integration/test_remote_read.py
 
 SANFLAGS := BUILD=build/asan BIN=build/asan/bin CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"

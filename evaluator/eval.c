@@ -9,6 +9,7 @@
 #include "duration.h"
 #include "mask.h"
 #include "period.h"
+#include "remote.h"
 
 /* Where the tiers start, relative to the evaluation minute: the fine tier keeps 6 hours,
  * the middle one a day; the coarse one the longest period. */
@@ -360,6 +361,34 @@ static double eval_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* During a full fill, answers a range query by remote read when the query has a shape it
+ * can compute exactly (remote.h) and the server has it. Returns 0 with out filled, or -1:
+ * not tried, or failed, and then the rest of this SLO's fill goes to query_range (a server
+ * without remote read is not asked again at all). */
+static int eval_remote_read(struct eval_state *s, struct eval_slo *es, const char *q, int64_t start,
+                            int64_t end, int64_t step, struct prom_result *out)
+{
+    if (!s->filling || es->remote_failed || !prom_remote_read_usable(s->prom))
+        return -1;
+    struct arena a = {0};
+    struct remote_expr e;
+    int rc = -1;
+    if (remote_parse(q, &a, &e) != 0)
+        goto out;
+    struct prom_error err;
+    if (remote_query_range(s->prom, &e, start * 1000, end * 1000, step * 1000, out, &err) != 0) {
+        es->remote_failed = true;
+        s->stats.remote_fallbacks++;
+        memcpy(es->remote_error, err.msg, sizeof(es->remote_error));
+        goto out;
+    }
+    s->stats.remote_reads++;
+    rc = 0;
+out:
+    arena_free(&a);
+    return rc;
+}
+
 /* Counts a query's outcome and duration and keeps the error message for the SLO. */
 static int eval_fetch(struct eval_state *s, struct eval_slo *es, const char *q, int64_t start,
                       int64_t end, int64_t step, struct prom_result *out)
@@ -367,7 +396,9 @@ static int eval_fetch(struct eval_state *s, struct eval_slo *es, const char *q, 
     struct prom_error err;
     int rc;
     double t0 = eval_now();
-    if (start == end)
+    if (start != end && eval_remote_read(s, es, q, start, end, step, out) == 0)
+        rc = 0;
+    else if (start == end)
         rc = prom_query(s->prom, q, end * 1000, out, &err);
     else
         rc = prom_query_range(s->prom, q, start * 1000, end * 1000, step * 1000, out, &err);
@@ -760,6 +791,22 @@ int eval_intervals(struct eval_state *s, size_t i, int64_t step, int64_t start, 
     return rc;
 }
 
+/* Fills SLO i's three tiers up to minute t. */
+static int eval_fill_all(struct eval_state *s, size_t i, int64_t t, bool *any)
+{
+    const struct rules_slo *slo = s->rules->slos[i];
+    int64_t hour = t / 3600 * 3600, five = t / 300 * 300;
+    int64_t span = period_max_length(slo);
+    if (span < HISTORY_LONGEST_WINDOW)
+        span = HISTORY_LONGEST_WINDOW; /* the 3d window, for a shorter period */
+    int64_t coarse_start = (t - span) / 3600 * 3600 + 3600;
+    if (eval_fill(s, i, 2, coarse_start, hour, any) != 0 ||
+        eval_fill(s, i, 1, five - eval_mid_span + 300, five, any) != 0 ||
+        eval_fill(s, i, 0, t - eval_fine_span + 60, t, any) != 0)
+        return -1;
+    return 0;
+}
+
 /* Brings SLO i's histories up to minute t: all three tiers when never filled or after a gap
  * longer than the fine tier, else the minutes since the last cycle. */
 static int eval_update(struct eval_state *s, size_t i, int64_t t)
@@ -774,14 +821,12 @@ static int eval_update(struct eval_state *s, size_t i, int64_t t)
         return -1;
     bool any = false;
     if (full) {
-        int64_t hour = t / 3600 * 3600, five = t / 300 * 300;
-        int64_t span = period_max_length(slo);
-        if (span < HISTORY_LONGEST_WINDOW)
-            span = HISTORY_LONGEST_WINDOW; /* the 3d window, for a shorter period */
-        int64_t coarse_start = (t - span) / 3600 * 3600 + 3600;
-        if (eval_fill(s, i, 2, coarse_start, hour, &any) != 0 ||
-            eval_fill(s, i, 1, five - eval_mid_span + 300, five, &any) != 0 ||
-            eval_fill(s, i, 0, t - eval_fine_span + 60, t, &any) != 0)
+        /* The start-up (or after a gap) fill may read raw samples instead. */
+        es->remote_failed = false;
+        s->filling = true;
+        int rc = eval_fill_all(s, i, t, &any);
+        s->filling = false;
+        if (rc != 0)
             return -1;
     } else {
         int64_t from = es->fetched_to - eval_refetch + 60;

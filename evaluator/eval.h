@@ -1,6 +1,7 @@
 /* eval: evaluates a rule set against a Prometheus query API. It keeps, per SLO instance (an
  * SLO and one value of its group_by labels), the per-interval good and total event counts in
- * a history, filled from query_range at start-up and after a gap, and in steady state asks
+ * a history, filled from query_range at start-up and after a gap (or, for the queries it
+ * can answer exactly, by remote read: remote.h), and in steady state asks
  * Prometheus only for the minutes since the last cycle. Every window and the compliance
  * period are summed from the history. */
 #ifndef SLOE_EVAL_H
@@ -32,11 +33,13 @@ struct eval_instance {
 
 /* Per-SLO state of the data path. */
 struct eval_slo {
-    int64_t fetched_to; /* fine intervals are in the histories up to here; 0 before filling */
-    bool ok;            /* the last cycle's queries succeeded (true before the first) */
-    char error[800];    /* why not, for the log; "" when ok */
-    const char *le;     /* latency: the bucket boundary that equals the threshold */
-    size_t series_seen; /* grouped: the most series a range query returned, to size them */
+    int64_t fetched_to;     /* fine intervals are in the histories up to here; 0 before filling */
+    bool ok;                /* the last cycle's queries succeeded (true before the first) */
+    char error[800];        /* why not, for the log; "" when ok */
+    const char *le;         /* latency: the bucket boundary that equals the threshold */
+    size_t series_seen;     /* grouped: the most series a range query returned, to size them */
+    bool remote_failed;     /* a remote read of this fill failed: the rest goes to query_range */
+    char remote_error[512]; /* the last remote read failure, for the log; "" when none */
 };
 
 /* Upper bounds (seconds) of the query duration histogram; the last bucket is +Inf. */
@@ -48,6 +51,8 @@ struct eval_stats {
     int64_t samples;     /* totalQueryableSamples of the last cycle, -1 when unknown */
     uint64_t query_buckets[EVAL_QUERY_BUCKETS + 1]; /* per bound, not cumulative; last +Inf */
     double query_seconds;                           /* sum of all query durations */
+    uint64_t remote_reads;     /* range queries of a fill answered by remote read */
+    uint64_t remote_fallbacks; /* remote reads that failed, so query_range was asked */
 };
 
 struct eval_state {
@@ -61,6 +66,7 @@ struct eval_state {
     struct arena arena; /* strings that live as long as the state (latency le values) */
     unsigned shard_index, shard_count; /* this replica evaluates shard index of count */
     struct eval_stats stats;
+    bool filling; /* a full fill is under way: range queries may go by remote read */
 };
 
 /* Creates the state for rules and a client, both borrowed for the state's life. Allocation

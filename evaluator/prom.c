@@ -24,10 +24,11 @@ struct prom_buf {
 struct prom_client {
     CURL *curl;
     struct curl_slist *headers; /* may hold the bearer token: wiped before freeing */
-    char *url_query, *url_range;
+    char *url_query, *url_range, *url_read;
     char *shown_url; /* the base URL without credentials or query string, for messages */
     int64_t timeout_ms;
     bool stats;
+    bool remote_read; /* remote read may be tried: not turned off, not found unsupported */
     struct prom_buf body;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -426,12 +427,12 @@ static int prom_set_urls(struct prom_client *c, const char *url, struct prom_err
     while (plen > 0 && path[plen - 1] == '/')
         plen--;
     path[plen] = '\0';
-    char **dst[] = {&c->url_query, &c->url_range, &c->shown_url};
-    const char *suffix[] = {"/api/v1/query", "/api/v1/query_range", "/"};
-    for (size_t i = 0; i < 3; i++) {
+    char **dst[] = {&c->url_query, &c->url_range, &c->url_read, &c->shown_url};
+    const char *suffix[] = {"/api/v1/query", "/api/v1/query_range", "/api/v1/read", "/"};
+    for (size_t i = 0; i < 4; i++) {
         s = prom_xrealloc(NULL, plen + 32);
         snprintf(s, plen + 32, "%s%s", path, suffix[i]);
-        if (i == 2) { /* shown in messages: no credentials, query or fragment */
+        if (i == 3) { /* shown in messages: no credentials, query or fragment */
             if (plen > 0)
                 s[plen] = '\0';
             curl_url_set(u, CURLUPART_USER, NULL, 0);
@@ -521,6 +522,7 @@ struct prom_client *prom_client_new(const struct prom_config *cfg, struct prom_e
     }
     c->body.max = cfg->max_body_bytes ? cfg->max_body_bytes : PROM_DEFAULT_MAX_BODY;
     c->stats = cfg->stats;
+    c->remote_read = !cfg->remote_read_off;
     if (cfg->n_headers > PROM_MAX_HEADERS) {
         prom_fail(err, PROM_ERR_CONFIG, 0, "more than %d --prometheus.header flags",
                   PROM_MAX_HEADERS);
@@ -623,6 +625,7 @@ void prom_client_free(struct prom_client *c)
     prom_slist_free(c->headers);
     curl_free(c->url_query);
     curl_free(c->url_range);
+    curl_free(c->url_read);
     curl_free(c->shown_url);
     free(c->body.p);
     free(c);
@@ -755,4 +758,98 @@ int prom_query_range(struct prom_client *c, const char *query, int64_t start_ms,
     prom_format_time(step_ms, st, sizeof(st));
     snprintf(fields, sizeof(fields), "&start=%s&end=%s&step=%s", s, e, st);
     return prom_post(c, c->url_range, query, fields, out, err);
+}
+
+/* ---- Raw POSTs (remote read) ---- */
+
+bool prom_remote_read_usable(const struct prom_client *c)
+{
+    return c->remote_read;
+}
+
+void prom_remote_read_unsupported(struct prom_client *c)
+{
+    c->remote_read = false;
+}
+
+/* Where prom_write_raw sends a response: the caller's sink on a 2xx status, else the first
+ * bytes into the client's buffer for the message. */
+struct prom_raw {
+    struct prom_client *c;
+    prom_sink_fn sink;
+    void *cls;
+    long status; /* 0 until the first bytes arrive */
+    bool sink_failed;
+};
+
+static size_t prom_write_raw(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct prom_raw *r = userp;
+    size_t n = size * nmemb;
+    if (r->status == 0)
+        curl_easy_getinfo(r->c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+    if (r->status < 200 || r->status > 299) {
+        size_t room = r->c->body.n < PROM_EXCERPT_BYTES ? PROM_EXCERPT_BYTES - r->c->body.n : 0;
+        (void)prom_write(data, 1, n < room ? n : room, &r->c->body);
+        return n;
+    }
+    if (r->sink(r->cls, data, n) != 0) {
+        r->sink_failed = true;
+        return 0; /* curl stops with CURLE_WRITE_ERROR */
+    }
+    return n;
+}
+
+int prom_post_raw(struct prom_client *c, const char *const *headers, size_t n_headers,
+                  const void *body, size_t len, prom_sink_fn sink, void *cls, char *content_type,
+                  size_t ct_size, struct prom_error *err)
+{
+    struct prom_error local;
+    err = err ? err : &local;
+    memset(err, 0, sizeof(*err));
+    if (ct_size > 0)
+        content_type[0] = '\0';
+    /* The client's headers (auth, --prometheus.header) and then these, which win. */
+    struct curl_slist *hd = NULL;
+    for (struct curl_slist *i = c->headers; i != NULL; i = i->next)
+        if (strncasecmp(i->data, "Accept:", 7) != 0)
+            hd = prom_slist_add(hd, i->data);
+    for (size_t i = 0; i < n_headers; i++)
+        hd = prom_slist_add(hd, headers[i]);
+    struct prom_raw r = {.c = c, .sink = sink, .cls = cls};
+    c->body.n = 0;
+    c->body.over = false;
+    c->errbuf[0] = '\0';
+    bool bad = curl_easy_setopt(c->curl, CURLOPT_URL, c->url_read) != CURLE_OK;
+    bad |= curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hd) != CURLE_OK;
+    bad |= curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, prom_write_raw) != CURLE_OK;
+    bad |= curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &r) != CURLE_OK;
+    bad |= curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK;
+    bad |= curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK;
+    CURLcode cc = bad ? CURLE_BAD_FUNCTION_ARGUMENT : curl_easy_perform(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, prom_write);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->body);
+    prom_slist_free(hd);
+    int rc = -1;
+    long status = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cc == CURLE_WRITE_ERROR && r.sink_failed) {
+        prom_fail(err, PROM_ERR_JSON, (int)status, "remote read from %s: undecodable response",
+                  c->shown_url);
+    } else if (cc != CURLE_OK) {
+        prom_transfer_fail(c, cc, err);
+    } else if (status < 200 || status > 299) {
+        prom_http_fail(c->body.p ? c->body.p : "", c->body.n, (int)status, c->shown_url, err);
+    } else {
+        char *ct = NULL;
+        if (ct_size > 0 && curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
+            ct != NULL)
+            snprintf(content_type, ct_size, "%s", ct);
+        err->http_status = (int)status;
+        rc = 0;
+    }
+    c->body.n = 0;
+    return rc;
 }

@@ -37,6 +37,7 @@ struct prom_config {
     size_t max_body_bytes;  /* decompressed; 0 means PROM_DEFAULT_MAX_BODY */
     bool stats;             /* ask for stats and fill total_queryable_samples */
     const char *user_agent; /* NULL means "sloe" */
+    bool remote_read_off;   /* never try remote read (--prometheus.remote-read=off) */
 };
 
 enum prom_error_kind {
@@ -118,5 +119,23 @@ int prom_decode(const char *body, size_t len, int http_status, struct prom_resul
 
 /* Frees everything r owns and leaves it empty; an empty or zeroed r is fine. */
 void prom_result_free(struct prom_result *r);
+
+/* Remote read (/api/v1/read, see remote.h) goes through the same connection, headers and
+ * credentials. prom_remote_read_usable is false when the configuration turned it off or
+ * prom_remote_read_unsupported was called (the server lacks it): it is not tried again. */
+bool prom_remote_read_usable(const struct prom_client *c);
+void prom_remote_read_unsupported(struct prom_client *c);
+
+/* Receives a response body piece by piece; returns 0, or -1 to stop the transfer. */
+typedef int (*prom_sink_fn)(void *cls, const char *data, size_t len);
+
+/* POSTs body (len bytes) to the remote read URL (base URL + /api/v1/read) with the client's
+ * headers plus headers ("Name: value"), handing a 2xx response body to sink and copying its
+ * Content-Type into content_type (ct_size bytes). Returns 0, or -1 with err filled: the
+ * transfer failed, the status was not 2xx (kind PROM_ERR_HTTP with the status and the body's
+ * start), or the sink stopped it (PROM_ERR_JSON). */
+int prom_post_raw(struct prom_client *c, const char *const *headers, size_t n_headers,
+                  const void *body, size_t len, prom_sink_fn sink, void *cls, char *content_type,
+                  size_t ct_size, struct prom_error *err) __attribute__((warn_unused_result));
 
 #endif

@@ -58,6 +58,8 @@ static const char cli_check_usage[] =
     "  --prometheus.basic-auth-user=USER\n"                                                        \
     "  --prometheus.basic-auth-password-file=FILE\n"                                               \
     "  --prometheus.ca-file=FILE\n"                                                                \
+    "  --prometheus.remote-read=auto|off  fill the history at start-up by remote read where\n"     \
+    "                                     it gives the same numbers (default auto)\n"              \
     "  --log.level=debug|info|warn|error  (default info)\n"
 
 static const char cli_eval_usage[] =
@@ -197,6 +199,13 @@ static int cli_parse(int argc, char **argv, struct cli_flags *f, const char *usa
             f->prom.basic_auth_password_file = v;
         } else if ((v = cli_value(argc, argv, &i, "--prometheus.ca-file")) != NULL) {
             f->prom.ca_file = v;
+        } else if ((v = cli_value(argc, argv, &i, "--prometheus.remote-read")) != NULL) {
+            if (strcmp(v, "auto") != 0 && strcmp(v, "off") != 0) {
+                fprintf(err, "sloe %s: --prometheus.remote-read must be auto or off, not %s\n", cmd,
+                        v);
+                return -1;
+            }
+            f->prom.remote_read_off = strcmp(v, "off") == 0;
         } else if (!serve && (v = cli_value(argc, argv, &i, "--time")) != NULL) {
             f->time = v;
         } else if (!serve && (v = cli_value(argc, argv, &i, "--format")) != NULL) {
