@@ -35,7 +35,7 @@ LIB_SRC      := $(RULES_SRC) $(EVAL_SRC) $(EXPORTER_SRC)
 MAIN_SRC     := exporter/main.c
 TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
                 tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c \
-                tests/unit/test_prom.c tests/unit/test_history.c tests/unit/test_expo.c \
+                tests/unit/test_prom.c tests/unit/test_remote.c tests/unit/test_history.c tests/unit/test_expo.c \
                 tests/unit/test_page.c tests/unit/test_webcfg.c tests/unit/test_report.c
 FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg fuzz_expo
 
