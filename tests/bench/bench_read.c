@@ -9,7 +9,8 @@
  * is `sum by (LABEL) (increase(SELECTOR[{{.window}}]))` for bad and total events, rolling
  * over --window. The query_range path is sloe's own: eval_intervals with the three tiers'
  * ranges of eval_update (hourly over the window, 5-minute over a day, 1-minute over 6
- * hours), timed alone and as a whole eval_cycle. The remote read path asks /api/v1/read for
+ * hours), timed alone and as a whole eval_cycle (which fills by remote read by default; it is
+ * timed with it and with --prometheus.remote-read=off). The remote read path asks /api/v1/read for
  * the window's raw data, --piece seconds per request (default a day), in both response
  * types: SAMPLES (a snappy-compressed ReadResponse of samples) and STREAMED_XOR_CHUNKS
  * (frames of the TSDB's XOR chunks, decoded here). Either way it adds up, per LABEL value,
@@ -37,6 +38,7 @@
 #include "period.h"
 #include "prom.h"
 #include "prompb.pb-c.h"
+#include "remote.h"
 #include "rules.h"
 
 /* The tiers' ranges as eval_update fills them (its fine and middle spans). */
@@ -399,223 +401,94 @@ static void bench_rr_series(struct bench_rr *rr, struct bench_groups *gs, int wh
     *last = bench_last_get(rr, key);
 }
 
-/* ---- XOR chunks ---- */
+/* ---- XOR chunks (decoded by remote.c, sloe's own decoder) ---- */
 
-/* Reads a chunk's bits, most significant first. */
-struct bench_bits {
-    const uint8_t *p;
-    size_t n_bits, pos;
+/* Where the samples of one chunk go: those in [from, to] are added. */
+struct bench_chunk_sink {
+    int64_t from, to;
+    const struct bench_groups *gs;
+    struct bench_group *g;
+    int which;
+    struct bench_last *last;
+    struct bench_rr_stats *st;
+    long added;
 };
 
-static int bench_bits_read(struct bench_bits *b, int n, uint64_t *out)
+static int bench_chunk_sample(void *cls, int64_t t, double v)
 {
-    if (b->pos + (size_t)n > b->n_bits)
-        return -1;
-    uint64_t v = 0;
-    while (n > 0) {
-        int off = (int)(b->pos & 7), avail = 8 - off, take = n < avail ? n : avail;
-        unsigned cur = b->p[b->pos >> 3];
-        v = (v << take) | ((cur >> (avail - take)) & ((1u << take) - 1));
-        b->pos += (size_t)take;
-        n -= take;
-    }
-    *out = v;
-    return 0;
-}
-
-static int bench_bits_uvarint(struct bench_bits *b, uint64_t *out)
-{
-    uint64_t v = 0, byte;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (bench_bits_read(b, 8, &byte) != 0)
-            return -1;
-        v |= (byte & 0x7f) << shift;
-        if ((byte & 0x80) == 0) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* The next value of an XOR chunk: unchanged (bit 0), or the bits that differ from the
- * previous value inside the previous window of leading and trailing zeros (10), or in a new
- * window (11: 5 bits of leading zeros, 6 of length, 0 meaning 64). */
-static int bench_xor_value(struct bench_bits *b, uint64_t *vbits, int *leading, int *trailing)
-{
-    uint64_t bit, x;
-    if (bench_bits_read(b, 1, &bit) != 0)
-        return -1;
-    if (bit == 0)
+    struct bench_chunk_sink *k = cls;
+    if (t < k->from || t > k->to)
         return 0;
-    if (bench_bits_read(b, 1, &bit) != 0)
-        return -1;
-    if (bit == 1) {
-        uint64_t lead, len;
-        if (bench_bits_read(b, 5, &lead) != 0 || bench_bits_read(b, 6, &len) != 0)
-            return -1;
-        if (len == 0)
-            len = 64;
-        if (lead + len > 64)
-            return -1;
-        *leading = (int)lead;
-        *trailing = 64 - (int)lead - (int)len;
-    }
-    int len = 64 - *leading - *trailing;
-    if (bench_bits_read(b, len, &x) != 0)
-        return -1;
-    *vbits ^= *trailing < 64 ? x << *trailing : 0;
+    bench_rr_sample(k->gs, k->g, k->which, k->last, t, v, k->st);
+    k->added++;
     return 0;
 }
 
-/* Decodes an XOR chunk and adds its samples in [from, to] (milliseconds). Returns the
- * number of samples added, or -1 when the chunk is malformed. */
-static long bench_xor_chunk(const uint8_t *data, size_t len, int64_t from, int64_t to,
-                            const struct bench_groups *gs, struct bench_group *g, int which,
-                            struct bench_last *last, struct bench_rr_stats *st)
+/* What the frames of one response go to. */
+struct bench_frames_ctx {
+    struct bench_rr *rr;
+    struct bench_groups *gs;
+    int64_t from, to;
+    struct bench_rr_stats *st;
+};
+
+/* Adds the series of one ChunkedReadResponse frame. Returns 0 or -1 with a message. */
+static int bench_rr_frame(void *cls, const uint8_t *msg, size_t len)
 {
-    if (len < 2)
+    struct bench_frames_ctx *fc = cls;
+    struct bench_rr_stats *st = fc->st;
+    st->decoded += (double)len;
+    double td = bench_now();
+    struct arena pa = {0};
+    ProtobufCAllocator alloc = {bench_pb_alloc, bench_pb_free, &pa};
+    Prompb__ChunkedReadResponse *r = prompb__chunked_read_response__unpack(&alloc, len, msg);
+    double tc = bench_now();
+    st->decode += tc - td;
+    if (r == NULL || r->query_index < 0 || r->query_index > 1) {
+        fprintf(stderr, "bench_read: remote read: not a ChunkedReadResponse\n");
+        arena_free(&pa);
         return -1;
-    unsigned n = (unsigned)data[0] << 8 | data[1];
-    struct bench_bits b = {data + 2, (len - 2) * 8, 0};
-    int64_t t = 0, delta = 0;
-    uint64_t vbits = 0, x;
-    int leading = 0, trailing = 0;
-    long added = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (i == 0) {
-            if (bench_bits_uvarint(&b, &x) != 0 || bench_bits_read(&b, 64, &vbits) != 0)
-                return -1;
-            t = (int64_t)(x >> 1) ^ -(int64_t)(x & 1); /* zigzag */
-        } else {
-            if (i == 1) {
-                if (bench_bits_uvarint(&b, &x) != 0)
-                    return -1;
-                delta = (int64_t)x;
-            } else {
-                /* Delta of delta: 0 -> 0; 10, 110, 1110 -> 14, 17, 20 bits; 1111 -> 64. */
-                static const int widths[4] = {14, 17, 20, 64};
-                int ones = 0;
-                while (ones < 4) {
-                    if (bench_bits_read(&b, 1, &x) != 0)
-                        return -1;
-                    if (x == 0)
-                        break;
-                    ones++;
-                }
-                int64_t dod = 0;
-                if (ones > 0) {
-                    int w = widths[ones - 1];
-                    if (bench_bits_read(&b, w, &x) != 0)
-                        return -1;
-                    if (w < 64 && x > (1ULL << (w - 1)))
-                        dod = (int64_t)x - (int64_t)(1ULL << w);
-                    else
-                        dod = (int64_t)x;
-                }
-                delta += dod;
-            }
-            t += delta;
-            if (bench_xor_value(&b, &vbits, &leading, &trailing) != 0)
-                return -1;
-        }
-        if (t < from || t > to)
-            continue;
-        double v;
-        memcpy(&v, &vbits, sizeof(v));
-        bench_rr_sample(gs, g, which, last, t, v, st);
-        added++;
     }
-    return added;
-}
-
-/* CRC-32 with the Castagnoli polynomial (reflected 0x82F63B78), as the frames carry. */
-static uint32_t bench_crc32c(const uint8_t *p, size_t n)
-{
-    static uint32_t table[256];
-    if (table[1] == 0)
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-            table[i] = c;
+    int which = (int)r->query_index;
+    for (size_t k = 0; k < r->n_chunked_series; k++) {
+        const Prompb__ChunkedSeries *cs = r->chunked_series[k];
+        struct bench_chunk_sink sink = {
+            .from = fc->from, .to = fc->to, .gs = fc->gs, .which = which, .st = st};
+        bench_rr_series(fc->rr, fc->gs, which, cs->n_labels, cs->labels, &pa, &sink.g, &sink.last);
+        st->series++;
+        for (size_t c = 0; c < cs->n_chunks; c++) {
+            const Prompb__Chunk *ch = cs->chunks[c];
+            if (ch->type != PROMPB__CHUNK__ENCODING__XOR) {
+                fprintf(stderr, "bench_read: remote read: a chunk of encoding %d\n", (int)ch->type);
+                arena_free(&pa);
+                return -1;
+            }
+            sink.added = 0;
+            if (remote_xor_decode(ch->data.data, ch->data.len, bench_chunk_sample, &sink) < 0) {
+                fprintf(stderr, "bench_read: remote read: a malformed XOR chunk\n");
+                arena_free(&pa);
+                return -1;
+            }
+            st->samples += (size_t)sink.added;
         }
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++)
-        c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
+    }
+    arena_free(&pa);
+    st->compute += bench_now() - tc;
+    return 0;
 }
 
-/* Adds the series of a STREAMED_XOR_CHUNKS body (frames of ChunkedReadResponse), keeping
- * the samples in [from, to]. Returns 0 or -1 with a message. */
+/* Adds the series of a STREAMED_XOR_CHUNKS body (frames of ChunkedReadResponse, split and
+ * CRC-checked by remote.c), keeping the samples in [from, to]. Returns 0 or -1. */
 static int bench_rr_frames(struct bench_rr *rr, struct bench_groups *gs, const uint8_t *p, size_t n,
                            int64_t from, int64_t to, struct bench_rr_stats *st)
 {
-    size_t off = 0;
-    while (off < n) {
-        uint64_t len = 0;
-        int shift = 0;
-        while (off < n && shift < 64) {
-            uint8_t byte = p[off++];
-            len |= (uint64_t)(byte & 0x7f) << shift;
-            shift += 7;
-            if ((byte & 0x80) == 0)
-                break;
-        }
-        if (off + 4 > n || len > n - off - 4) {
-            fprintf(stderr, "bench_read: remote read: a truncated frame\n");
-            return -1;
-        }
-        uint32_t crc = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
-                       (uint32_t)p[off + 2] << 8 | p[off + 3];
-        off += 4;
-        if (bench_crc32c(p + off, len) != crc) {
-            fprintf(stderr, "bench_read: remote read: a frame's CRC does not match\n");
-            return -1;
-        }
-        st->decoded += (double)len;
-        double td = bench_now();
-        struct arena pa = {0};
-        ProtobufCAllocator alloc = {bench_pb_alloc, bench_pb_free, &pa};
-        Prompb__ChunkedReadResponse *r =
-            prompb__chunked_read_response__unpack(&alloc, len, p + off);
-        double tc = bench_now();
-        st->decode += tc - td;
-        off += len;
-        if (r == NULL || r->query_index < 0 || r->query_index > 1) {
-            fprintf(stderr, "bench_read: remote read: not a ChunkedReadResponse\n");
-            arena_free(&pa);
-            return -1;
-        }
-        int which = (int)r->query_index;
-        for (size_t k = 0; k < r->n_chunked_series; k++) {
-            const Prompb__ChunkedSeries *cs = r->chunked_series[k];
-            struct bench_group *g;
-            struct bench_last *last;
-            bench_rr_series(rr, gs, which, cs->n_labels, cs->labels, &pa, &g, &last);
-            st->series++;
-            for (size_t c = 0; c < cs->n_chunks; c++) {
-                const Prompb__Chunk *ch = cs->chunks[c];
-                if (ch->type != PROMPB__CHUNK__ENCODING__XOR) {
-                    fprintf(stderr, "bench_read: remote read: a chunk of encoding %d\n",
-                            (int)ch->type);
-                    arena_free(&pa);
-                    return -1;
-                }
-                long added =
-                    bench_xor_chunk(ch->data.data, ch->data.len, from, to, gs, g, which, last, st);
-                if (added < 0) {
-                    fprintf(stderr, "bench_read: remote read: a malformed XOR chunk\n");
-                    arena_free(&pa);
-                    return -1;
-                }
-                st->samples += (size_t)added;
-            }
-        }
-        arena_free(&pa);
-        st->compute += bench_now() - tc;
-    }
-    return 0;
+    struct bench_frames_ctx fc = {rr, gs, from, to, st};
+    struct remote_frames f = {.fn = bench_rr_frame, .cls = &fc};
+    int rc = remote_frames_feed(&f, p, n) == 0 && remote_frames_end(&f) == 0 ? 0 : -1;
+    if (rc != 0 && f.error[0] != '\0')
+        fprintf(stderr, "bench_read: %s\n", f.error);
+    remote_frames_free(&f);
+    return rc;
 }
 
 /* Fetches [from_ms, to_ms] piece by piece, as samples or as XOR chunks, and fills gs.
@@ -1012,7 +885,10 @@ int main(int argc, char **argv)
     struct prom_config cfg = {.url = url, .timeout_ms = 120000};
     struct prom_error perr;
     struct prom_client *prom = prom_client_new(&cfg, &perr);
-    if (h == NULL || prom == NULL) {
+    struct prom_config cfg_off = cfg;
+    cfg_off.remote_read_off = true;
+    struct prom_client *prom_off = prom ? prom_client_new(&cfg_off, &perr) : NULL;
+    if (h == NULL || prom == NULL || prom_off == NULL) {
         fprintf(stderr, "bench_read: %s\n", prom ? "curl" : perr.msg);
         return 2;
     }
@@ -1024,7 +900,8 @@ int main(int argc, char **argv)
     /* Each path `rounds` times, alternating; the best time of each is reported. */
     static const char *const rr_names[2] = {"remote_read_samples", "remote_read_chunks"};
     struct bench_groups qr = {.tiers = tiers}, rd[2] = {{.tiers = tiers}, {.tiers = tiers}};
-    double best_qr = 1e30, best_cycle = 1e30, best_tier[HISTORY_TIERS] = {1e30, 1e30, 1e30};
+    double best_qr = 1e30, best_cycle = 1e30, best_cycle_off = 1e30,
+           best_tier[HISTORY_TIERS] = {1e30, 1e30, 1e30};
     struct bench_rr_stats best_rst[2] = {{.seconds = 1e30}, {.seconds = 1e30}};
     size_t qr_points = 0, qr_series = 0;
     int status = 0;
@@ -1054,18 +931,24 @@ int main(int argc, char **argv)
         if (took < best_qr)
             best_qr = took;
 
-        /* The whole start-up: eval_cycle fills the histories of every group. */
-        s = eval_new(set, prom);
-        t0 = bench_now();
-        int failed = eval_cycle(s, t);
-        took = bench_now() - t0;
-        eval_free(s);
-        if (failed != 0) {
-            fprintf(stderr, "bench_read: eval_cycle failed\n");
-            return 2;
+        /* The whole start-up: eval_cycle fills the histories of every group, by remote
+         * read (sloe's default) and by query_range only. */
+        for (int m = 0; m < 2; m++) {
+            s = eval_new(set, m ? prom_off : prom);
+            t0 = bench_now();
+            int failed = eval_cycle(s, t);
+            took = bench_now() - t0;
+            bool remote_used = s->stats.remote_reads > 0 && s->stats.remote_fallbacks == 0;
+            eval_free(s);
+            if (failed != 0 || remote_used == (m == 1)) {
+                fprintf(stderr, "bench_read: eval_cycle failed (or remote read %s)\n",
+                        m ? "was used" : "was not used");
+                return 2;
+            }
+            double *best = m ? &best_cycle_off : &best_cycle;
+            if (took < *best)
+                *best = took;
         }
-        if (took < best_cycle)
-            best_cycle = took;
 
         /* remote read, as samples and as chunks */
         for (int m = 0; m < 2; m++) {
@@ -1088,7 +971,9 @@ int main(int argc, char **argv)
            best_qr, qr_calls, qr_wire, qr_decoded, qr_series, qr_points);
     printf("    by tier: 3600s %.3f s, 300s %.3f s, 60s %.3f s\n", best_tier[2], best_tier[1],
            best_tier[0]);
-    printf("  eval_cycle (whole start-up):  %8.3f s\n", best_cycle);
+    printf("  eval_cycle (whole start-up):  %8.3f s by remote read (sloe's default), %.3f s "
+           "with --prometheus.remote-read=off\n",
+           best_cycle, best_cycle_off);
     for (int m = 0; m < 2; m++) {
         const struct bench_rr_stats *r = &best_rst[m];
         printf("  %-28s %8.3f s  %zu calls  %.0f bytes on the wire (%s), %.0f decoded  %zu "
@@ -1133,6 +1018,7 @@ int main(int argc, char **argv)
         free(rr.last[i].key);
     free(rr.last);
     prom_client_free(prom);
+    prom_client_free(prom_off);
     curl_easy_cleanup(h);
     curl_global_cleanup();
     rules_set_free(set);
