@@ -24,11 +24,12 @@ struct prom_buf {
 struct prom_client {
     CURL *curl;
     struct curl_slist *headers; /* may hold the bearer token: wiped before freeing */
-    char *url_query, *url_range, *url_read;
+    char *url_query, *url_range, *url_read, *url_buildinfo;
     char *shown_url; /* the base URL without credentials or query string, for messages */
     int64_t timeout_ms;
     bool stats;
-    bool remote_read; /* remote read may be tried: not turned off, not found unsupported */
+    bool remote_read;         /* remote read may be tried: not turned off, not found unsupported */
+    bool remote_read_checked; /* the server's version was found fit for it */
     struct prom_buf body;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -427,12 +428,13 @@ static int prom_set_urls(struct prom_client *c, const char *url, struct prom_err
     while (plen > 0 && path[plen - 1] == '/')
         plen--;
     path[plen] = '\0';
-    char **dst[] = {&c->url_query, &c->url_range, &c->url_read, &c->shown_url};
-    const char *suffix[] = {"/api/v1/query", "/api/v1/query_range", "/api/v1/read", "/"};
-    for (size_t i = 0; i < 4; i++) {
+    char **dst[] = {&c->url_query, &c->url_range, &c->url_read, &c->url_buildinfo, &c->shown_url};
+    const char *suffix[] = {"/api/v1/query", "/api/v1/query_range", "/api/v1/read",
+                            "/api/v1/status/buildinfo", "/"};
+    for (size_t i = 0; i < 5; i++) {
         s = prom_xrealloc(NULL, plen + 32);
         snprintf(s, plen + 32, "%s%s", path, suffix[i]);
-        if (i == 3) { /* shown in messages: no credentials, query or fragment */
+        if (i == 4) { /* shown in messages: no credentials, query or fragment */
             if (plen > 0)
                 s[plen] = '\0';
             curl_url_set(u, CURLUPART_USER, NULL, 0);
@@ -626,6 +628,7 @@ void prom_client_free(struct prom_client *c)
     curl_free(c->url_query);
     curl_free(c->url_range);
     curl_free(c->url_read);
+    curl_free(c->url_buildinfo);
     curl_free(c->shown_url);
     free(c->body.p);
     free(c);
@@ -770,6 +773,60 @@ bool prom_remote_read_usable(const struct prom_client *c)
 void prom_remote_read_unsupported(struct prom_client *c)
 {
     c->remote_read = false;
+}
+
+bool prom_remote_read_checked(const struct prom_client *c)
+{
+    return c->remote_read_checked;
+}
+
+void prom_remote_read_set_checked(struct prom_client *c)
+{
+    c->remote_read_checked = true;
+}
+
+int prom_buildinfo(struct prom_client *c, char *version, size_t vsize, char *application,
+                   size_t asize, struct prom_error *err)
+{
+    struct prom_error local;
+    err = err ? err : &local;
+    memset(err, 0, sizeof(*err));
+    version[0] = application[0] = '\0';
+    c->body.n = 0;
+    c->body.over = false;
+    c->errbuf[0] = '\0';
+    bool bad = curl_easy_setopt(c->curl, CURLOPT_URL, c->url_buildinfo) != CURLE_OK;
+    bad |= curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+    CURLcode cc = bad ? CURLE_BAD_FUNCTION_ARGUMENT : curl_easy_perform(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+    int rc = -1;
+    long status = 0;
+    json_t *root = NULL;
+    if (cc != CURLE_OK) {
+        prom_transfer_fail(c, cc, err);
+        goto out;
+    }
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        prom_http_fail(c->body.p ? c->body.p : "", c->body.n, (int)status, c->shown_url, err);
+        goto out;
+    }
+    root = json_loadb(c->body.p ? c->body.p : "", c->body.n, 0, NULL);
+    const json_t *data = json_object_get(root, "data");
+    const char *v = json_string_value(json_object_get(data, "version"));
+    const char *app = json_string_value(json_object_get(data, "application"));
+    if (v == NULL) {
+        prom_fail(err, PROM_ERR_JSON, (int)status, "%s/api/v1/status/buildinfo has no version",
+                  c->shown_url);
+        goto out;
+    }
+    snprintf(version, vsize, "%s", v);
+    snprintf(application, asize, "%s", app ? app : "");
+    rc = 0;
+out:
+    json_decref(root);
+    c->body.n = 0;
+    return rc;
 }
 
 /* Where prom_write_raw sends a response: the caller's sink on a 2xx status, else the first

@@ -126,6 +126,15 @@ void prom_result_free(struct prom_result *r);
 bool prom_remote_read_usable(const struct prom_client *c);
 void prom_remote_read_unsupported(struct prom_client *c);
 
+/* Whether remote.c has checked the server (its version) once; then it is not asked again. */
+bool prom_remote_read_checked(const struct prom_client *c);
+void prom_remote_read_set_checked(struct prom_client *c);
+
+/* GETs /api/v1/status/buildinfo and copies its version and application (Prometheus leaves
+ * that out: then "") into the buffers. Returns 0, or -1 with err filled. */
+int prom_buildinfo(struct prom_client *c, char *version, size_t vsize, char *application,
+                   size_t asize, struct prom_error *err) __attribute__((warn_unused_result));
+
 /* Receives a response body piece by piece; returns 0, or -1 to stop the transfer. */
 typedef int (*prom_sink_fn)(void *cls, const char *data, size_t len);
 

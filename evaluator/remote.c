@@ -830,6 +830,31 @@ static char *remote_request(const struct remote_run *r, size_t *len)
     return comp;
 }
 
+/* Whether the server's query engine is the one this module computes like: Prometheus 2.x
+ * (3.x leaves the sample at the range's start out; other engines have their own
+ * arithmetic). Asked once per client; anything else, or no answer, turns remote read off. */
+static int remote_engine_ok(struct prom_client *c, struct prom_error *err)
+{
+    if (prom_remote_read_checked(c))
+        return 0;
+    char version[64], app[64];
+    if (prom_buildinfo(c, version, sizeof(version), app, sizeof(app), err) != 0) {
+        prom_remote_read_unsupported(c);
+        return -1;
+    }
+    if (strncmp(version, "2.", 2) != 0 || (app[0] != '\0' && strcmp(app, "Prometheus") != 0)) {
+        prom_remote_read_unsupported(c);
+        err->kind = PROM_ERR_QUERY;
+        snprintf(err->msg, sizeof(err->msg),
+                 "remote read not used: the server is %s %s, not Prometheus 2.x, whose "
+                 "increase() and rate() sloe computes like",
+                 app[0] ? app : "Prometheus", version);
+        return -1;
+    }
+    prom_remote_read_set_checked(c);
+    return 0;
+}
+
 int remote_query_range(struct prom_client *c, const struct remote_expr *e, int64_t start_ms,
                        int64_t end_ms, int64_t step_ms, struct prom_result *out,
                        struct prom_error *err)
@@ -839,6 +864,8 @@ int remote_query_range(struct prom_client *c, const struct remote_expr *e, int64
     memset(out, 0, sizeof(*out));
     out->total_queryable_samples = -1;
     memset(err, 0, sizeof(*err));
+    if (remote_engine_ok(c, err) != 0)
+        return -1;
     if (step_ms <= 0 || end_ms < start_ms ||
         (end_ms - start_ms) / step_ms > PROM_MAX_RANGE_POINTS) {
         err->kind = PROM_ERR_CONFIG;

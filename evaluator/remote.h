@@ -1,9 +1,9 @@
 /* remote: the start-up history fill by Prometheus remote read (POST /api/v1/read, response
  * type STREAMED_XOR_CHUNKS) instead of query_range, for the one query shape where raw samples
  * can give exactly what Prometheus would compute: a sum, plain or by labels, of increase() or
- * rate() over one selector with a fixed metric name. The raw samples of the range are read,
- * and increase()/rate() are evaluated at every step as Prometheus 2.x does (its range
- * selection and extrapolation), then summed per group; the result has the shape of the range
+ * rate() over one selector with a fixed metric name, on Prometheus 2.x. The raw samples of the
+ * range are read, and increase()/rate() are evaluated at every step as Prometheus 2.x does (its
+ * range selection and extrapolation), then summed per group; the result has the shape of the range
  * query's. Any other query is not eligible and goes to query_range. */
 #ifndef SLOE_REMOTE_H
 #define SLOE_REMOTE_H
@@ -84,10 +84,13 @@ void remote_frames_free(struct remote_frames *f);
 /* Evaluates e at start_ms, start_ms + step_ms, ..., end_ms from one remote read of the raw
  * samples in [start_ms - range, end_ms], as query_range would: a matrix with a series per
  * group that has a value at some step (labels: the by labels that are not empty, by name),
- * a point at each step where some series of the group had two samples in range. On success
- * returns 0 and fills out (free with prom_result_free; total_queryable_samples -1). On
- * failure returns -1 and fills err; when the server has no remote read (404, 400, 405, 415,
- * 501 or another response type) it also calls prom_remote_read_unsupported on c. */
+ * a point at each step where some series of the group had two samples in range. The first
+ * call on a client checks /api/v1/status/buildinfo: only Prometheus 2.x computes as this
+ * module does (3.x leaves the sample at the range's start out). On success returns 0 and
+ * fills out (free with prom_result_free; total_queryable_samples -1). On failure returns -1
+ * and fills err; when the server is not Prometheus 2.x or has no remote read (404, 400, 405,
+ * 415, 501 or another response type) it also calls prom_remote_read_unsupported on c, so
+ * that it is not tried again. */
 int remote_query_range(struct prom_client *c, const struct remote_expr *e, int64_t start_ms,
                        int64_t end_ms, int64_t step_ms, struct prom_result *out,
                        struct prom_error *err) __attribute__((warn_unused_result));

@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "prom.h"
+#include "remote.h"
 
 /* ---- The decoder ---- */
 
@@ -799,6 +800,114 @@ static void client_connection_refused(void)
     prom_client_free(c);
 }
 
+/* ---- Remote read: what makes the client use it, give up on it, or fall back once ---- */
+
+#define BUILDINFO(v) "{\"status\":\"success\",\"data\":{\"version\":\"" v "\",\"revision\":\"x\"}}"
+
+/* Runs one remote read of sum(increase(x[1m])) against the fake server's replies; returns
+ * its result code, with the client's usability after it in *usable. */
+static int remote_once(const struct fake_reply *replies, size_t n, struct prom_error *err,
+                       bool *usable, bool twice)
+{
+    fake_start(replies, n);
+    const char *headers[] = {"X-Scope-OrgID:team-a"};
+    struct prom_config cfg = {
+        .url = fake_url("/prometheus"), .headers = headers, .n_headers = 1, .timeout_ms = 3000};
+    struct prom_client *c = prom_client_new(&cfg, err);
+    if (!EXPECT(c != NULL))
+        exit(1);
+    struct arena a = {0};
+    struct remote_expr e;
+    if (remote_parse("sum(increase(x[1m]))", &a, &e) != 0)
+        exit(1);
+    struct prom_result r;
+    int rc = remote_query_range(c, &e, 60000, 120000, 60000, &r, err);
+    if (rc == 0)
+        prom_result_free(&r);
+    if (twice) { /* not asked again: no request (the fake server would not answer one) */
+        struct prom_error err2;
+        EXPECT_INT(remote_query_range(c, &e, 60000, 120000, 60000, &r, &err2), -1);
+    }
+    *usable = prom_remote_read_usable(c);
+    prom_client_free(c);
+    arena_free(&a);
+    fake_stop();
+    return rc;
+}
+
+static void client_remote_read_not_prometheus2(void)
+{
+    char *b3 = reply("200 OK", "Content-Type: application/json\r\n", BUILDINFO("3.1.0"));
+    struct fake_reply replies[] = {{b3, 0}};
+    struct prom_error err;
+    bool usable = true;
+    EXPECT_INT(remote_once(replies, 1, &err, &usable, true), -1);
+    EXPECT(!usable);
+    EXPECT_CONTAINS(err.msg, "3.1.0");
+    EXPECT(strncmp(fake.req[0], "GET /prometheus/api/v1/status/buildinfo HTTP/1.1\r\n", 50) == 0);
+    EXPECT_CONTAINS(fake.req[0], "\r\nX-Scope-OrgID:team-a\r\n");
+    free(b3);
+}
+
+static void client_remote_read_404(void)
+{
+    char *b2 = reply("200 OK", "Content-Type: application/json\r\n", BUILDINFO("2.42.0"));
+    char *nf = reply("404 Not Found", "Content-Type: text/plain\r\n", "unsupported path");
+    struct fake_reply replies[] = {{b2, 0}, {nf, 0}};
+    struct prom_error err;
+    bool usable = true;
+    EXPECT_INT(remote_once(replies, 2, &err, &usable, true), -1);
+    EXPECT(!usable);
+    EXPECT_INT(err.http_status, 404);
+    const char *req = fake.req[1];
+    EXPECT(strncmp(req, "POST /prometheus/api/v1/read HTTP/1.1\r\n", 39) == 0);
+    EXPECT_CONTAINS(req, "\r\nContent-Encoding: snappy\r\n");
+    EXPECT_CONTAINS(req, "\r\nContent-Type: application/x-protobuf\r\n");
+    EXPECT_CONTAINS(req, "\r\nX-Prometheus-Remote-Read-Version: 0.1.0\r\n");
+    EXPECT_CONTAINS(req, "\r\nX-Scope-OrgID:team-a\r\n");
+    EXPECT(strcasestr(req, "Accept: application/json") == NULL);
+    free(b2);
+    free(nf);
+}
+
+/* A response of the SAMPLES type (a server that does not stream chunks): unsupported. */
+static void client_remote_read_samples_type(void)
+{
+    char *b2 = reply("200 OK", "Content-Type: application/json\r\n", BUILDINFO("2.42.0"));
+    char *pb = reply("200 OK", "Content-Type: application/x-protobuf\r\n", "");
+    struct fake_reply replies[] = {{b2, 0}, {pb, 0}};
+    struct prom_error err;
+    bool usable = true;
+    EXPECT_INT(remote_once(replies, 2, &err, &usable, true), -1);
+    EXPECT(!usable);
+    EXPECT_CONTAINS(err.msg, "application/x-protobuf");
+    free(b2);
+    free(pb);
+}
+
+/* A frame whose CRC does not match: this read fails, remote read stays usable (the SLO's
+ * fill goes to query_range; the next fill tries again). An empty stream is no series. */
+static void client_remote_read_bad_frame(void)
+{
+    char *b2 = reply("200 OK", "Content-Type: application/json\r\n", BUILDINFO("2.42.0"));
+    const char *ct = "Content-Type: application/x-streamed-protobuf; "
+                     "proto=prometheus.ChunkedReadResponse\r\n";
+    char *bad = reply("200 OK", ct, "\x02\x01\x02\x03\x04\x10\x01");
+    char *empty = reply("200 OK", ct, "");
+    struct fake_reply replies[] = {{b2, 0}, {bad, 0}};
+    struct prom_error err;
+    bool usable = false;
+    EXPECT_INT(remote_once(replies, 2, &err, &usable, false), -1);
+    EXPECT(usable);
+    EXPECT_CONTAINS(err.msg, "CRC");
+    struct fake_reply replies2[] = {{b2, 0}, {empty, 0}};
+    EXPECT_INT(remote_once(replies2, 2, &err, &usable, false), 0);
+    EXPECT(usable);
+    free(b2);
+    free(bad);
+    free(empty);
+}
+
 static void client_config_errors(void)
 {
     char *empty = write_temp("\n");
@@ -884,5 +993,9 @@ const struct harness_test suite_prom[] = {
     {"client_timeout", client_timeout},
     {"client_connection_refused", client_connection_refused},
     {"client_config_errors", client_config_errors},
+    {"client_remote_read_not_prometheus2", client_remote_read_not_prometheus2},
+    {"client_remote_read_404", client_remote_read_404},
+    {"client_remote_read_samples_type", client_remote_read_samples_type},
+    {"client_remote_read_bad_frame", client_remote_read_bad_frame},
     HARNESS_END,
 };
