@@ -182,6 +182,140 @@ char *html_time(const char *zone, int64_t t, enum html_tfmt fmt, char *buf, size
     return buf;
 }
 
+void html_scale_init(struct html_scale *s, double objective, double warning, double minimum,
+                     double compliance)
+{
+    s->objective = objective;
+    s->warning = warning;
+    s->minimum = minimum;
+    s->at = html_fin(compliance, 1) * 100;
+    double gap = 100 - minimum;
+    if (!(gap > 0))
+        gap = 0.1;
+    double span = 2 * gap;
+    if (100 - s->at > 0.92 * span)
+        span = (100 - s->at) / 0.92;
+    if (span > 100)
+        span = 100;
+    s->span = span;
+    s->lo = 100 - span;
+}
+
+/* The x of a percentage on the scale's 300 units, clamped to its range. */
+static double html_scale_x(const struct html_scale *s, double v)
+{
+    return (v < s->lo ? 0 : (v > 100 ? 100 : v) - s->lo) / s->span * 300;
+}
+
+void html_scale_svg(FILE *out, const struct html_scale *s, int height, bool every_line)
+{
+    fprintf(out,
+            "<svg class=\"scale\" viewBox=\"0 0 300 %d\" preserveAspectRatio=\"none\" "
+            "aria-hidden=\"true\" focusable=\"false\">",
+            height);
+    struct {
+        double a, b;
+        const char *fill;
+    } zones[4] = {{s->lo, s->minimum, "#ffd8d3"},
+                  {s->minimum, s->warning, "#ffe2c2"},
+                  {s->warning, s->objective, "#fff0a8"},
+                  {s->objective, 100, "#cdeed6"}};
+    for (int z = 0; z < 4; z++)
+        if (zones[z].b > zones[z].a)
+            fprintf(out, "<rect x=\"%.2f\" y=\"3\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>",
+                    html_scale_x(s, zones[z].a),
+                    html_scale_x(s, zones[z].b) - html_scale_x(s, zones[z].a), height - 6,
+                    zones[z].fill);
+    /* A line equal to the next one up would be drawn under it: skip it. */
+    struct {
+        double v;
+        const char *color;
+    } lines[3] = {{s->minimum, "#cf222e"}, {s->warning, "#bc4c00"}, {s->objective, "#1a7f37"}};
+    for (int l = every_line ? 0 : 2; l < 3; l++)
+        if (l == 2 || lines[l].v < lines[l + 1].v)
+            fprintf(out,
+                    "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"1\" y2=\"%d\" stroke=\"%s\" "
+                    "stroke-width=\"2\" vector-effect=\"non-scaling-stroke\"/>",
+                    html_scale_x(s, lines[l].v), html_scale_x(s, lines[l].v), height - 1,
+                    lines[l].color);
+    double x = html_scale_x(s, s->at);
+    fprintf(out,
+            "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"0\" y2=\"%d\" stroke=\"#1f2328\" "
+            "stroke-width=\"4\" vector-effect=\"non-scaling-stroke\"/></svg>",
+            x, x, height);
+}
+
+void html_burn_init(struct html_burn *b, double x0, double x1, double y0, double y1, double lowest)
+{
+    b->x0 = x0;
+    b->x1 = x1;
+    b->y0 = y0;
+    b->y1 = y1;
+    double ymin = lowest < 0 ? lowest : 0;
+    /* Round steps keep the labels short; below -100 % the chart would be mostly overspend. */
+    b->clipped = ymin < -1;
+    if (ymin < 0)
+        ymin = b->clipped ? -1 : floor(ymin * 4) / 4;
+    b->ymin = ymin;
+}
+
+double html_burn_x(const struct html_burn *b, double share)
+{
+    return b->x0 + share * (b->x1 - b->x0);
+}
+
+double html_burn_y(const struct html_burn *b, double left)
+{
+    double v = left < b->ymin ? b->ymin : (left > 1 ? 1 : left);
+    return b->y0 + (1 - v) / (1 - b->ymin) * (b->y1 - b->y0);
+}
+
+/* One horizontal grid line across the plot at budget left v, labelled prefix and v in percent. */
+static void html_burn_rule(FILE *out, const struct html_burn *b, const char *cls, double v,
+                           const char *prefix)
+{
+    double y = html_burn_y(b, v);
+    fprintf(out,
+            "<line class=\"%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s%.0f%%</text>",
+            cls, b->x0, b->x1, y, y, b->x0 - 4, y + 3.5, prefix, v * 100);
+}
+
+void html_burn_grid(FILE *out, const struct html_burn *b)
+{
+    html_burn_rule(out, b, "grid", 1, "");
+    html_burn_rule(out, b, "grid", 0.5, "");
+    if (b->ymin < 0)
+        html_burn_rule(out, b, "grid", b->ymin, b->clipped ? "\xe2\x89\xa4" : "");
+    html_burn_rule(out, b, "zero", 0, "");
+}
+
+double html_burn_now(FILE *out, const struct html_burn *b, double share)
+{
+    double x = html_burn_x(b, share);
+    fprintf(out, "<line class=\"nowl\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
+            b->y0, b->y1);
+    return x;
+}
+
+void html_burn_curve(FILE *out, const struct html_burn *b, const double *share, const double *left,
+                     size_t n)
+{
+    const char *neg = left[n - 1] < 0 ? " neg" : "";
+    fprintf(out, "<polygon class=\"area%s\" points=\"%.1f,%.1f", neg, html_burn_x(b, share[0]),
+            html_burn_y(b, 0));
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, " %.1f,%.1f", html_burn_x(b, share[k]), html_burn_y(b, left[k]));
+    fprintf(out, " %.1f,%.1f\"/>", html_burn_x(b, share[n - 1]), html_burn_y(b, 0));
+    fprintf(out, "<polyline class=\"line%s\" points=\"", neg);
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, "%s%.1f,%.1f", k ? " " : "", html_burn_x(b, share[k]),
+                html_burn_y(b, left[k]));
+    fputs("\"/>", out);
+    fprintf(out, "<circle class=\"pt%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", neg,
+            html_burn_x(b, share[n - 1]), html_burn_y(b, left[n - 1]));
+}
+
 /* The stylesheet rules the status page and the report share: colours, the header, the
  * summary, service and SLO cards, labels, charts, tables and the footer. */
 static const char *const html_css_rules[] = {

@@ -5,6 +5,7 @@
 #ifndef SLOE_HTML_H
 #define SLOE_HTML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,58 @@ enum html_tfmt {
 /* Formats t (unix seconds) into buf in zone (NULL, or a zone that fails: UTC) in format fmt;
  * an empty string when it does not fit in size. Returns buf. */
 char *html_time(const char *zone, int64_t t, enum html_tfmt fmt, char *buf, size_t size);
+
+/* The compliance scale: a bar from lo to 100 % with coloured zones between the SLO's lines,
+ * the lines, and a marker at the compliance. Percentages throughout. */
+struct html_scale {
+    double objective, warning, minimum; /* the SLO's lines */
+    double at;                          /* the compliance */
+    double lo, span;                    /* the range shown: lo to lo + span (100) */
+};
+
+/* Fills s for an SLO's lines (percent) and a compliance (a ratio; one that is not finite is
+ * drawn at 100 %). The range is twice the gap between the minimum and 100 %, widened until the
+ * compliance falls in its upper 92 %, and never more than 0..100; callers that want round
+ * ends move lo down and set span to 100 - lo. */
+void html_scale_init(struct html_scale *s, double objective, double warning, double minimum,
+                     double compliance);
+
+/* Writes s as an <svg class="scale"> height units tall (the zones leave 3 above and below,
+ * the lines 1): the objective's line, with every_line also the warning's and the minimum's
+ * where each is below the next, and the compliance marker over them. */
+void html_scale_svg(FILE *out, const struct html_scale *s, int height, bool every_line);
+
+/* The frame of a burn-down chart (error budget left over a period: 1 the whole budget, 0
+ * none, below 0 overspent), in its viewBox's units: time runs from x0 to x1, the budget from
+ * 100 % at y0 down to the lower edge at y1. */
+struct html_burn {
+    double x0, x1, y0, y1;
+    double ymin;  /* the lower edge: 0, or a quarter step below the lowest point, not below -1 */
+    bool clipped; /* points went below -100 % and are drawn on the edge */
+};
+
+/* Fills b for a plot area and the lowest budget left the chart will draw. */
+void html_burn_init(struct html_burn *b, double x0, double x1, double y0, double y1, double lowest);
+
+/* The x of a time given as a share of the period (0 its start, 1 its end). */
+double html_burn_x(const struct html_burn *b, double share);
+
+/* The y of a budget left, clamped to the chart (100 % down to the lower edge). */
+double html_burn_y(const struct html_burn *b, double left);
+
+/* Writes the grid lines at 100 % and 50 %, at the lower edge when it is below 0 (marked "≤"
+ * when points were clipped), and the dashed zero line, each with its label left of x0. */
+void html_burn_grid(FILE *out, const struct html_burn *b);
+
+/* Writes the dotted line from y0 to y1 at a time given as a share of the period, and returns
+ * its x (for a label, which each document places its own way). */
+double html_burn_now(FILE *out, const struct html_burn *b, double share);
+
+/* Writes the n (at least one) points, at shares of the period share[k] with budget left
+ * left[k]: the area down to the zero line, the line through them, and a dot on the last,
+ * all in the overspent colour when the last point is below 0. */
+void html_burn_curve(FILE *out, const struct html_burn *b, const double *share, const double *left,
+                     size_t n);
 
 /* Writes the stylesheet rules shared by the status page and the report (the inside of a
  * <style> element); each document writes its own rules after them. */

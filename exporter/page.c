@@ -239,54 +239,16 @@ static void page_name(FILE *out, const struct eval_instance *in)
 static void page_scale(FILE *out, const struct rules_slo *slo, double compliance, int dec)
 {
     double obj = slo->objective, warn = slo->warning, min = slo->minimum;
-    double c = html_fin(compliance, 1) * 100;
-    double gap = 100 - min;
-    if (!(gap > 0))
-        gap = 0.1;
-    double span = 2 * gap;
-    if (100 - c > 0.92 * span)
-        span = (100 - c) / 0.92;
-    if (span > 100)
-        span = 100;
-    double lo = 100 - span;
+    struct html_scale sc;
+    html_scale_init(&sc, obj, warn, min, compliance);
     /* Ends on a round number of the scale's own magnitude. */
-    double unit = pow(10, floor(log10(span)) - 1);
-    lo = floor(lo / unit) * unit;
+    double unit = pow(10, floor(log10(sc.span)) - 1);
+    double lo = floor(sc.lo / unit) * unit;
     if (lo < 0)
         lo = 0;
-    span = 100 - lo;
-#define PAGE_X(v) (((v) < lo ? 0 : ((v) > 100 ? 100 : (v)) - lo) / span * 300)
-    fputs("<svg class=\"scale\" viewBox=\"0 0 300 18\" preserveAspectRatio=\"none\" "
-          "aria-hidden=\"true\" focusable=\"false\">",
-          out);
-    struct {
-        double a, b;
-        const char *fill;
-    } zones[4] = {{lo, min, "#ffd8d3"},
-                  {min, warn, "#ffe2c2"},
-                  {warn, obj, "#fff0a8"},
-                  {obj, 100, "#cdeed6"}};
-    for (int z = 0; z < 4; z++)
-        if (zones[z].b > zones[z].a)
-            fprintf(out, "<rect x=\"%.2f\" y=\"3\" width=\"%.2f\" height=\"12\" fill=\"%s\"/>",
-                    PAGE_X(zones[z].a), PAGE_X(zones[z].b) - PAGE_X(zones[z].a), zones[z].fill);
-    struct {
-        double v;
-        const char *color;
-    } lines[3] = {{min, "#cf222e"}, {warn, "#bc4c00"}, {obj, "#1a7f37"}};
-    for (int l = 0; l < 3; l++)
-        if (l == 2 || lines[l].v < lines[l + 1].v)
-            fprintf(out,
-                    "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"1\" y2=\"17\" stroke=\"%s\" "
-                    "stroke-width=\"2\" vector-effect=\"non-scaling-stroke\"/>",
-                    PAGE_X(lines[l].v), PAGE_X(lines[l].v), lines[l].color);
-    double x = PAGE_X(c);
-    fprintf(out,
-            "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"0\" y2=\"18\" stroke=\"#1f2328\" "
-            "stroke-width=\"4\" vector-effect=\"non-scaling-stroke\"/>",
-            x, x);
-    fputs("</svg>", out);
-#undef PAGE_X
+    sc.lo = lo;
+    sc.span = 100 - lo;
+    html_scale_svg(out, &sc, 18, true);
     char a[32], b[32];
     int lo_dec = unit >= 1 ? 0 : (int)nearbyint(-log10(unit));
     fprintf(out, "<div class=\"ends\"><span>%.*f %%</span><span>100 %%</span></div>", lo_dec, lo);
@@ -375,7 +337,7 @@ static void page_chart(FILE *out, const struct eval_instance *in)
     int64_t a0 = start % 60 == 0 ? start : (start / 60 + 1) * 60, prev = a0;
     double bad = 0, total = 0;
     int64_t covered = 0;
-    double ymin = 0;
+    double lowest = 0;
     for (int k = 1; k <= PAGE_CHART_POINTS && t > a0; k++) {
         int64_t tk = (a0 + (t - a0) * k / PAGE_CHART_POINTS) / 60 * 60;
         if (k == PAGE_CHART_POINTS)
@@ -395,18 +357,12 @@ static void page_chart(FILE *out, const struct eval_instance *in)
         y = html_fin(y, 1);
         xs[n] = (double)(tk - start) / (double)(end - start);
         ys[n] = y;
-        if (y < ymin)
-            ymin = y;
+        if (y < lowest)
+            lowest = y;
         n++;
     }
-    /* The lower edge: 0, or a round step below the lowest point, at most -100 %. */
-    bool clipped = ymin < -1;
-    if (ymin < 0)
-        ymin = clipped ? -1 : floor(ymin * 4) / 4;
-    double yspan = 1 - ymin;
-#define PAGE_CX(x) (page_px0 + (x) * (page_px1 - page_px0))
-#define PAGE_CY(y)                                                                                 \
-    (page_py0 + (1 - ((y) < ymin ? ymin : ((y) > 1 ? 1 : (y)))) / yspan * (page_py1 - page_py0))
+    struct html_burn fr;
+    html_burn_init(&fr, page_px0, page_px1, page_py0, page_py1, lowest);
     fprintf(out,
             "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\"><title>Error budget "
             "remaining over the "
@@ -414,25 +370,7 @@ static void page_chart(FILE *out, const struct eval_instance *in)
             page_cw, page_ch);
     page_name(out, in);
     fputs("</title>", out);
-    /* Grid and its labels. */
-    double grid[] = {1, 0.5};
-    for (size_t g = 0; g < 2; g++)
-        fprintf(out,
-                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>",
-                page_px0, page_px1, PAGE_CY(grid[g]), PAGE_CY(grid[g]), page_px0 - 4,
-                PAGE_CY(grid[g]) + 3.5, grid[g] * 100);
-    if (ymin < 0) {
-        fprintf(out,
-                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s%.0f%%</text>",
-                page_px0, page_px1, PAGE_CY(ymin), PAGE_CY(ymin), page_px0 - 4, PAGE_CY(ymin) + 3.5,
-                clipped ? "\xe2\x89\xa4" : "", ymin * 100);
-    }
-    fprintf(out,
-            "<line class=\"zero\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0%%</text>",
-            page_px0, page_px1, PAGE_CY(0.0), PAGE_CY(0.0), page_px0 - 4, PAGE_CY(0.0) + 3.5);
+    html_burn_grid(out, &fr);
     /* The time axis: the period's start and end in the SLO's zone. */
     char a[40], b[40];
     enum html_tfmt f = end - start <= 2 * 86400 ? HTML_T_CLOCK : HTML_T_DAY;
@@ -442,9 +380,7 @@ static void page_chart(FILE *out, const struct eval_instance *in)
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", page_px1, page_ch - 4,
             rolling ? "now" : html_time(slo->timezone, end, f, b, sizeof(b)));
     if (!rolling && t < end) {
-        double x = PAGE_CX((double)(t - start) / (double)(end - start));
-        fprintf(out, "<line class=\"nowl\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
-                page_py0, page_py1);
+        double x = html_burn_now(out, &fr, (double)(t - start) / (double)(end - start));
         if (x > page_px0 + 40 && x < page_px1 - 40)
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>", x,
                     page_ch - 4);
@@ -455,22 +391,9 @@ static void page_chart(FILE *out, const struct eval_instance *in)
                 "in the period yet</text>",
                 (page_px0 + page_px1) / 2, (page_py0 + page_py1) / 2 - 10);
     } else {
-        const char *neg = ys[n - 1] < 0 ? " neg" : "";
-        fprintf(out, "<polygon class=\"area%s\" points=\"%.1f,%.1f", neg, PAGE_CX(xs[0]),
-                PAGE_CY(0.0));
-        for (int k = 0; k < n; k++)
-            fprintf(out, " %.1f,%.1f", PAGE_CX(xs[k]), PAGE_CY(ys[k]));
-        fprintf(out, " %.1f,%.1f\"/>", PAGE_CX(xs[n - 1]), PAGE_CY(0.0));
-        fprintf(out, "<polyline class=\"line%s\" points=\"", neg);
-        for (int k = 0; k < n; k++)
-            fprintf(out, "%s%.1f,%.1f", k ? " " : "", PAGE_CX(xs[k]), PAGE_CY(ys[k]));
-        fputs("\"/>", out);
-        fprintf(out, "<circle class=\"pt%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", neg,
-                PAGE_CX(xs[n - 1]), PAGE_CY(ys[n - 1]));
+        html_burn_curve(out, &fr, xs, ys, (size_t)n);
     }
     fputs("</svg>", out);
-#undef PAGE_CX
-#undef PAGE_CY
 }
 
 /* The 1h window in period_windows_s, whose burn rate the forecast uses. */

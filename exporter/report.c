@@ -1909,120 +1909,56 @@ static void report_svg_days(FILE *out, const struct report_inst *in)
 /* The burn-down: error budget left, counted from the period's start, over the period. */
 static void report_svg_burn(FILE *out, const struct report_inst *in)
 {
-    double x1 = REPORT_BW - 10;
     int64_t span = in->end - in->start > 0 ? in->end - in->start : 1;
-    double ymin = 0;
-    for (size_t p = 0; p < in->n_points; p++)
-        if (in->points[p].remaining < ymin)
-            ymin = in->points[p].remaining;
-    bool clipped = ymin < -1;
-    if (ymin < 0)
-        ymin = clipped ? -1 : floor(ymin * 4) / 4;
-    double yspan = 1 - ymin;
-#define REPORT_BX(t) (report_x0 + (double)((t)-in->start) / (double)span * (x1 - report_x0))
-#define REPORT_BY(y)                                                                               \
-    (report_y0 + (1 - ((y) < ymin ? ymin : ((y) > 1 ? 1 : (y)))) / yspan * (report_y1 - report_y0))
+    size_t n = in->n_points;
+    /* n + 1: never malloc(0). */
+    double *share = malloc((n + 1) * sizeof(*share)), *left = malloc((n + 1) * sizeof(*left));
+    if (share == NULL || left == NULL)
+        abort();
+    double lowest = 0;
+    for (size_t p = 0; p < n; p++) {
+        share[p] = (double)(in->points[p].t - in->start) / (double)span;
+        left[p] = in->points[p].remaining;
+        if (left[p] < lowest)
+            lowest = left[p];
+    }
+    struct html_burn fr;
+    html_burn_init(&fr, report_x0, REPORT_BW - 10, report_y0, report_y1, lowest);
     fprintf(out,
             "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\"><title>Error budget left "
             "over the period: ",
             REPORT_BW, REPORT_CH);
     report_html_name(out, in, true);
     fputs("</title>", out);
-    double grid[] = {1, 0.5};
-    for (size_t g = 0; g < 2; g++)
-        fprintf(out,
-                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>",
-                report_x0, x1, REPORT_BY(grid[g]), REPORT_BY(grid[g]), report_x0 - 4,
-                REPORT_BY(grid[g]) + 3.5, grid[g] * 100);
-    if (ymin < 0)
-        fprintf(out,
-                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s%.0f%%</text>",
-                report_x0, x1, REPORT_BY(ymin), REPORT_BY(ymin), report_x0 - 4,
-                REPORT_BY(ymin) + 3.5, clipped ? "\xe2\x89\xa4" : "", ymin * 100);
-    fprintf(out,
-            "<line class=\"zero\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0%%</text>",
-            report_x0, x1, REPORT_BY(0.0), REPORT_BY(0.0), report_x0 - 4, REPORT_BY(0.0) + 3.5);
+    html_burn_grid(out, &fr);
     if (in->n_days > 0) {
-        fprintf(out, "<text x=\"%.1f\" y=\"%d\">%s</text>", report_x0, REPORT_CH - 16,
+        fprintf(out, "<text x=\"%.1f\" y=\"%d\">%s</text>", fr.x0, REPORT_CH - 16,
                 in->days[0].date);
-        fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\">%s</text>", x1, REPORT_CH - 16,
-                in->days[in->n_days - 1].date);
+        fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\">%s</text>", fr.x1,
+                REPORT_CH - 16, in->days[in->n_days - 1].date);
     }
     if (in->measured_to < in->end) {
-        double x = REPORT_BX(in->measured_to);
-        fprintf(out, "<line class=\"nowl\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
-                report_y0, report_y1);
+        double x = html_burn_now(out, &fr, (double)(in->measured_to - in->start) / (double)span);
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>", x,
                 report_y0 - 2 > 8 ? report_y0 - 2 : 9.0);
     }
-    if (in->n_points > 1) {
-        const struct report_point *pt = in->points;
-        size_t n = in->n_points;
-        const char *neg = pt[n - 1].remaining < 0 ? " neg" : "";
-        fprintf(out, "<polygon class=\"area%s\" points=\"%.1f,%.1f", neg, REPORT_BX(pt[0].t),
-                REPORT_BY(0.0));
-        for (size_t k = 0; k < n; k++)
-            fprintf(out, " %.1f,%.1f", REPORT_BX(pt[k].t), REPORT_BY(pt[k].remaining));
-        fprintf(out, " %.1f,%.1f\"/>", REPORT_BX(pt[n - 1].t), REPORT_BY(0.0));
-        fprintf(out, "<polyline class=\"line%s\" points=\"", neg);
-        for (size_t k = 0; k < n; k++)
-            fprintf(out, "%s%.1f,%.1f", k ? " " : "", REPORT_BX(pt[k].t),
-                    REPORT_BY(pt[k].remaining));
-        fputs("\"/>", out);
-        fprintf(out, "<circle class=\"pt%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", neg,
-                REPORT_BX(pt[n - 1].t), REPORT_BY(pt[n - 1].remaining));
-    }
+    if (n > 1)
+        html_burn_curve(out, &fr, share, left, n);
     fprintf(
         out,
         "<text class=\"cap\" x=\"%.1f\" y=\"%d\">share of the period's error budget left</text>",
         report_x0, REPORT_CH - 2);
     fputs("</svg>", out);
-#undef REPORT_BX
-#undef REPORT_BY
+    free(share);
+    free(left);
 }
 
 /* The compliance scale: zones between the lines and a marker at the compliance. */
 static void report_svg_scale(FILE *out, const struct rules_slo *slo, double compliance)
 {
-    double obj = slo->objective, warn = slo->warning, min = slo->minimum;
-    double c = html_fin(compliance, 1) * 100;
-    double gap = 100 - min;
-    if (!(gap > 0))
-        gap = 0.1;
-    double span = 2 * gap;
-    if (100 - c > 0.92 * span)
-        span = (100 - c) / 0.92;
-    if (span > 100)
-        span = 100;
-    double lo = 100 - span;
-#define REPORT_SX(v) (((v) < lo ? 0 : ((v) > 100 ? 100 : (v)) - lo) / span * 300)
-    fputs("<svg class=\"scale\" viewBox=\"0 0 300 16\" preserveAspectRatio=\"none\" "
-          "aria-hidden=\"true\" focusable=\"false\">",
-          out);
-    struct {
-        double a, b;
-        const char *fill;
-    } zones[4] = {{lo, min, "#ffd8d3"},
-                  {min, warn, "#ffe2c2"},
-                  {warn, obj, "#fff0a8"},
-                  {obj, 100, "#cdeed6"}};
-    for (int z = 0; z < 4; z++)
-        if (zones[z].b > zones[z].a)
-            fprintf(out, "<rect x=\"%.2f\" y=\"3\" width=\"%.2f\" height=\"10\" fill=\"%s\"/>",
-                    REPORT_SX(zones[z].a), REPORT_SX(zones[z].b) - REPORT_SX(zones[z].a),
-                    zones[z].fill);
-    fprintf(out,
-            "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"1\" y2=\"15\" stroke=\"#1a7f37\" "
-            "stroke-width=\"2\" vector-effect=\"non-scaling-stroke\"/>",
-            REPORT_SX(obj), REPORT_SX(obj));
-    fprintf(out,
-            "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"0\" y2=\"16\" stroke=\"#1f2328\" "
-            "stroke-width=\"4\" vector-effect=\"non-scaling-stroke\"/></svg>",
-            REPORT_SX(c), REPORT_SX(c));
-#undef REPORT_SX
+    struct html_scale sc;
+    html_scale_init(&sc, slo->objective, slo->warning, slo->minimum, compliance);
+    html_scale_svg(out, &sc, 16, false);
 }
 
 static void report_html_inst(FILE *out, const struct report *r, const struct report_inst *in,
