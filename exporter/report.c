@@ -1150,6 +1150,42 @@ static void report_md_inst_row(FILE *out, const struct report_inst *in)
     fprintf(out, " | %s |\n", in->plan_due ? "**due**" : "");
 }
 
+/* The markup of the "periods before" line and of the improvement-plan note in one format. */
+struct report_history_marks {
+    const char *open, *sep, *name_open, *name_close, *close;
+    const char *plan_open, *plan_close;
+};
+
+static const struct report_history_marks report_history_md = {
+    "\n- Periods before: ", "; ", "", "", "\n", "- **Improvement plan due**: ", "\n"};
+static const struct report_history_marks report_history_html = {
+    "<p class=\"history\">Periods before: ",    " \xc2\xb7 ", "<b>", "</b>", "</p>",
+    "<p class=\"plan\">Improvement plan due: ", ".</p>"};
+
+/* Writes the two periods before the reported one (compliance, or "no events", and score) and,
+ * when the score was below the service's pass line in all three, the improvement-plan note,
+ * in the markup m. The period names are sloe's own ("2026-09", "2026-W40"): no escaping. */
+static void report_history(FILE *out, const struct report *r, const struct report_inst *in, int dec,
+                           const struct report_history_marks *m)
+{
+    char a[64];
+    fputs(m->open, out);
+    for (int j = 0; j < 2; j++) {
+        const struct report_prev *pv = &in->prev[j];
+        fprintf(out, "%s%s%s%s ", j ? m->sep : "", m->name_open, pv->name, m->name_close);
+        if (pv->total > 0)
+            fprintf(out, "%s %%", report_pct(pv->compliance, dec, a, sizeof(a)));
+        else
+            fputs("no events", out);
+        fprintf(out, " (score %.1f)", html_fin(pv->score, 0));
+    }
+    fputs(m->close, out);
+    if (in->plan_due)
+        fprintf(out, "%sthe score was below the service's pass line (%.10g) in %s, %s and %s%s",
+                m->plan_open, in->slo->service->pass, r->name, in->prev[0].name, in->prev[1].name,
+                m->plan_close);
+}
+
 static void report_md_inst(FILE *out, const struct report *r, const struct report_inst *in)
 {
     const struct rules_slo *slo = in->slo;
@@ -1215,22 +1251,7 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
     fprintf(out, "- Score %.1f (weight %.10g)", html_fin(in->score, 0), slo->scoring.weight);
     if (slo->n_credits > 0)
         fprintf(out, "; SLA credit %.10g %%", html_fin(in->credit, 0) * 100);
-    fputs("\n- Periods before: ", out);
-    for (int j = 0; j < 2; j++) {
-        const struct report_prev *pv = &in->prev[j];
-        fprintf(out, "%s%s ", j ? "; " : "", pv->name);
-        if (pv->total > 0)
-            fprintf(out, "%s %%", report_pct(pv->compliance, dec, a, sizeof(a)));
-        else
-            fputs("no events", out);
-        fprintf(out, " (score %.1f)", html_fin(pv->score, 0));
-    }
-    fputs("\n", out);
-    if (in->plan_due)
-        fprintf(out,
-                "- **Improvement plan due**: the score was below the service's pass line (%.10g) "
-                "in %s, %s and %s\n",
-                slo->service->pass, r->name, in->prev[0].name, in->prev[1].name);
+    report_history(out, r, in, dec, &report_history_md);
     fputs("\n", out);
     if (in->n_worst == 0) {
         fputs("Worst days: no day had events.\n\n", out);
@@ -2074,22 +2095,7 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
         fputs("</p></section></div>", out);
 
         /* The periods before and the improvement plan. */
-        fputs("<p class=\"history\">Periods before: ", out);
-        for (int j = 0; j < 2; j++) {
-            const struct report_prev *pv = &in->prev[j];
-            fprintf(out, "%s<b>%s</b> ", j ? " \xc2\xb7 " : "", pv->name);
-            if (pv->total > 0)
-                fprintf(out, "%s %%", report_pct(pv->compliance, dec, a, sizeof(a)));
-            else
-                fputs("no events", out);
-            fprintf(out, " (score %.1f)", html_fin(pv->score, 0));
-        }
-        fputs("</p>", out);
-        if (in->plan_due)
-            fprintf(out,
-                    "<p class=\"plan\">Improvement plan due: the score was below the service's "
-                    "pass line (%.10g) in %s, %s and %s.</p>",
-                    slo->service->pass, r->name, in->prev[0].name, in->prev[1].name);
+        report_history(out, r, in, dec, &report_history_html);
 
         /* Charts. */
         fputs("<div class=\"charts\"><figure><figcaption>Daily compliance</figcaption>", out);
