@@ -194,6 +194,16 @@ def win(bad, total, o):
     return {"sli": 1.0, "burn_rate": 0.0, "bad": bad, "total": total}
 
 
+def expected_alerts(windows, f):
+    """The page and ticket conditions of the multiwindow burn-rate alerts over the expected
+    windows, with the thresholds scaled by the period factor f. test_vm.py uses it too."""
+    w = {k: v["burn_rate"] for k, v in windows.items()}
+    return {
+        "page": (w["1h"] > 14.4 * f and w["5m"] > 14.4 * f) or (w["6h"] > 6 * f and w["30m"] > 6 * f),
+        "ticket": (w["1d"] > 3 * f and w["2h"] > 3 * f) or (w["3d"] > 1 * f and w["6h"] > 1 * f),
+    }
+
+
 def expected(spec, T):
     o = spec.objective / 100
     x = {"windows": {}, "slack": {}}
@@ -219,11 +229,7 @@ def expected(spec, T):
     x["state"] = ("met" if pct >= spec.objective else "degraded" if pct >= spec.warning
                   else "warning" if pct >= spec.minimum else "breach")
     f = P / (30 * DAY)
-    w = {k: v["burn_rate"] for k, v in x["windows"].items()}
-    x["alerts"] = {
-        "page": (w["1h"] > 14.4 * f and w["5m"] > 14.4 * f) or (w["6h"] > 6 * f and w["30m"] > 6 * f),
-        "ticket": (w["1d"] > 3 * f and w["2h"] > 3 * f) or (w["3d"] > 1 * f and w["6h"] > 1 * f),
-    }
+    x["alerts"] = expected_alerts(x["windows"], f)
     x["score"] = 100.0 if pct >= spec.objective else \
         max(0.0, 100 - spec.deduct * (spec.objective - pct) / spec.per)
     credit = 0.0
@@ -243,59 +249,62 @@ def near(got, want, tol):
     return abs(got - want) <= tol
 
 
-def compare(spec, got, x, T):
-    """Mismatches between a JSON instance and the expected values, as strings."""
-    o = spec.objective / 100
-    tol_r = 0.01 * (1 - o)  # 1 % of the error budget
-    bad = []
+def mismatch(bad, what, got, want, tol):
+    """Appends to bad a line saying what differs when got is not want to within tol."""
+    if not near(got, want, tol):
+        bad.append(f"{what}: got {got!r}, want {want!r} (tol {tol:.3g})")
 
-    def cmp(what, g, w, tol):
-        if not near(g, w, tol):
-            bad.append(f"{what}: got {g!r}, want {w!r} (tol {tol:.3g})")
+
+def slack_share(sl, total):
+    """What the slack sl = (bad, total) of a window may move its SLI by: its events as a share
+    of the window's."""
+    sb, st = sl
+    return (sb + st) / total if (sb or st) and total > 0 else 0
+
+
+def compare_common(got, x, T, o, *, sli_tol, budget_tol, count_rel, counts):
+    """Mismatches, as strings, between sloe's JSON instance got, evaluated at T, and the
+    expected values x (windows, period, slack, compliance, error_budget_remaining, state,
+    alerts, as expected() gives them) for objective o (a ratio), in what every SLO reports:
+    data_ok, each window's and the period's SLI, burn rate and (with counts) bad and total
+    events, the period's bounds, compliance, error budget left, state, alerts and the
+    evaluation time. sli_tol bounds SLIs and the compliance, budget_tol burn rates and the
+    budget left, count_rel the events relative to their number; each is widened by the slack
+    sloe's history tiers allow. test_vm.py uses it too, with tolerances for exact counts."""
+    bad = []
 
     def cmp_window(what, g, w, sl):
         if not isinstance(g, dict):
             bad.append(f"{what}: missing")
             return
         sb, st = sl
-        extra = (sb + st) / w["total"] if (sb or st) and w["total"] > 0 else 0
-        cmp(f"{what}.sli", g.get("sli"), w["sli"], tol_r + extra)
-        cmp(f"{what}.burn_rate", g.get("burn_rate"), w["burn_rate"], 0.01 + extra / (1 - o))
-        if spec.counts:
-            cmp(f"{what}.bad", g.get("bad"), w["bad"], max(1e-6 * w["bad"], sb) + 1e-9)
-            cmp(f"{what}.total", g.get("total"), w["total"], max(1e-6 * w["total"], st) + 1e-9)
+        extra = slack_share(sl, w["total"])
+        mismatch(bad, f"{what}.sli", g.get("sli"), w["sli"], sli_tol + extra)
+        mismatch(bad, f"{what}.burn_rate", g.get("burn_rate"), w["burn_rate"],
+                 budget_tol + extra / (1 - o))
+        if counts:
+            mismatch(bad, f"{what}.bad", g.get("bad"), w["bad"],
+                     max(count_rel * w["bad"], sb) + 1e-9)
+            mismatch(bad, f"{what}.total", g.get("total"), w["total"],
+                     max(count_rel * w["total"], st) + 1e-9)
 
     if got.get("data_ok") is not True:
         bad.append(f"data_ok {got.get('data_ok')!r} error {got.get('error')!r}")
     if "error" in got:
         bad.append(f"error {got['error']!r}")
-    for k, v in (("objective", spec.objective), ("warning", spec.warning),
-                 ("minimum", spec.minimum)):
-        cmp(k, got.get(k), v / 100, 1e-12)
     gw = got.get("windows") or {}
-    for name, _ in WINDOWS:
-        cmp_window(f"windows.{name}", gw.get(name), x["windows"][name], x["slack"][name])
+    for name, w in x["windows"].items():
+        cmp_window(f"windows.{name}", gw.get(name), w, x["slack"][name])
     gp = got.get("period") or {}
     cmp_window("period", gp, x["period"], x["slack"]["period"])
     for k in ("start", "end"):
         if gp.get(k) != x["period"][k]:
             bad.append(f"period.{k}: got {gp.get(k)!r} ({iso(gp[k]) if isinstance(gp.get(k), int) else '-'}),"
                        f" want {x['period'][k]} ({iso(x['period'][k])})")
-    sb, st = x["slack"]["period"]
-    extra = (sb + st) / x["period"]["total"] if (sb or st) and x["period"]["total"] else 0
-    cmp("compliance", got.get("compliance"), x["compliance"], tol_r + extra)
-    cmp("error_budget_remaining", got.get("error_budget_remaining"),
-        x["error_budget_remaining"], 0.01 + extra / (1 - o))
-    we = x["exhaustion_seconds"]
-    if we is None or we == 0:
-        cmp("exhaustion_seconds", got.get("exhaustion_seconds"), we, 1e-9)
-    else:
-        rem, b1 = x["error_budget_remaining"], x["windows"]["1h"]["burn_rate"]
-        if spec.counts and not extra:
-            tol = 1e-6 * we
-        else:  # propagate the allowed error of remaining and of the 1h burn rate
-            tol = we * (0.01 / abs(rem) + 0.01 / b1) + 1e-9
-        cmp("exhaustion_seconds", got.get("exhaustion_seconds"), we, tol)
+    extra = slack_share(x["slack"]["period"], x["period"]["total"])
+    mismatch(bad, "compliance", got.get("compliance"), x["compliance"], sli_tol + extra)
+    mismatch(bad, "error_budget_remaining", got.get("error_budget_remaining"),
+             x["error_budget_remaining"], budget_tol + extra / (1 - o))
     if got.get("state") != x["state"]:
         bad.append(f"state: got {got.get('state')!r}, want {x['state']!r} "
                    f"(compliance {x['compliance']:.6f})")
@@ -305,11 +314,36 @@ def compare(spec, got, x, T):
             w = {n: round(v["burn_rate"], 3) for n, v in x["windows"].items()}
             bad.append(f"alerts.{k}: got {ga.get(k)!r}, want {x['alerts'][k]} "
                        f"(burns {w}, factor {x['f']:.4f})")
-    stol = spec.deduct / spec.per * 100 * (tol_r + extra) + 1e-9
-    cmp("score", got.get("score"), x["score"], stol)
-    cmp("sla_credit", got.get("sla_credit"), x["sla_credit"], 1e-12)
     if got.get("last_evaluation") != T:
         bad.append(f"last_evaluation: got {got.get('last_evaluation')!r}, want {T}")
+    return bad
+
+
+def compare(spec, got, x, T):
+    """Mismatches between a JSON instance and the expected values, as strings: within 1 % of
+    the error budget (sloe's queries extrapolate; counts to 1e-6 where spec.counts), and the
+    SLO's lines, forecast, score and credit."""
+    o = spec.objective / 100
+    tol_r = 0.01 * (1 - o)  # 1 % of the error budget
+    bad = compare_common(got, x, T, o, sli_tol=tol_r, budget_tol=0.01, count_rel=1e-6,
+                         counts=spec.counts)
+    for k, v in (("objective", spec.objective), ("warning", spec.warning),
+                 ("minimum", spec.minimum)):
+        mismatch(bad, k, got.get(k), v / 100, 1e-12)
+    extra = slack_share(x["slack"]["period"], x["period"]["total"])
+    we = x["exhaustion_seconds"]
+    if we is None or we == 0:
+        mismatch(bad, "exhaustion_seconds", got.get("exhaustion_seconds"), we, 1e-9)
+    else:
+        rem, b1 = x["error_budget_remaining"], x["windows"]["1h"]["burn_rate"]
+        if spec.counts and not extra:
+            tol = 1e-6 * we
+        else:  # propagate the allowed error of remaining and of the 1h burn rate
+            tol = we * (0.01 / abs(rem) + 0.01 / b1) + 1e-9
+        mismatch(bad, "exhaustion_seconds", got.get("exhaustion_seconds"), we, tol)
+    stol = spec.deduct / spec.per * 100 * (tol_r + extra) + 1e-9
+    mismatch(bad, "score", got.get("score"), x["score"], stol)
+    mismatch(bad, "sla_credit", got.get("sla_credit"), x["sla_credit"], 1e-12)
     return bad
 
 
@@ -326,14 +360,16 @@ NUMERIC = ("compliance", "error_budget_remaining", "exhaustion_seconds", "score"
 
 
 def same_results(a, b, *, rel_tol=1e-9, skip=()):
-    """Differences between two JSON instances (numbers to rel_tol, the rest exactly)."""
+    """Differences between two JSON instances (numbers to rel_tol, the rest, null and values
+    of another type exactly). test_vm.py uses it too."""
     diffs = []
 
     def num(what, x, y):
-        if x is None or y is None:
-            if x is not y:
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and \
+                not isinstance(x, bool) and not isinstance(y, bool):
+            if abs(x - y) > rel_tol * max(abs(x), abs(y), 1e-300):
                 diffs.append(f"{what}: {x!r} vs {y!r}")
-        elif abs(x - y) > rel_tol * max(abs(x), abs(y), 1e-300):
+        elif x != y:
             diffs.append(f"{what}: {x!r} vs {y!r}")
 
     for name, _ in WINDOWS:

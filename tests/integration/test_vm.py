@@ -73,7 +73,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 from checks import check  # noqa: E402
 import promlab as pl  # noqa: E402
-from test_eval import slack  # noqa: E402  (the history tiers' pro-rata slack)
+# From test_eval: the history tiers' pro-rata slack, the expected values of a window and of
+# the alerts, the comparison of an instance with them (here with exact tolerances) and of two
+# instances with each other.
+from test_eval import (compare_common, expected_alerts, same_results, slack,  # noqa: E402
+                       win)
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
 DRIVER = os.environ.get("EVALDRIVER", "build/evaldriver")
@@ -286,13 +290,6 @@ def rate_shift(counts, origin, T, W):
     return (lo + hi) / 4 - c(T) / 2, (hi - lo) / 4
 
 
-def win(bad, total, o):
-    if total > 0:
-        e = bad / total
-        return {"sli": 1 - e, "burn_rate": e / (1 - o), "bad": bad, "total": total}
-    return {"sli": 1.0, "burn_rate": 0.0, "bad": bad, "total": total}
-
-
 def counted(spec, counts, T, W):
     """The events of (T-W, T] sloe should report and the allowed error."""
     n = pl.window_sum(counts, spec.origin, T, W)
@@ -320,69 +317,18 @@ def expected(spec, T):
     x["error_budget_remaining"] = 1 - (b / t) / (1 - o) if t > 0 else 1.0
     pct = x["compliance"] * 100
     x["state"] = "met" if pct >= spec.objective else "breach"  # no warning/minimum lines here
-    f = (pe - ps) / (30 * DAY)
-    w = {k: v["burn_rate"] for k, v in x["windows"].items()}
-    x["alerts"] = {
-        "page": (w["1h"] > 14.4 * f and w["5m"] > 14.4 * f)
-        or (w["6h"] > 6 * f and w["30m"] > 6 * f),
-        "ticket": (w["1d"] > 3 * f and w["2h"] > 3 * f) or (w["3d"] > 1 * f and w["6h"] > 1 * f),
-    }
+    x["f"] = (pe - ps) / (30 * DAY)
+    x["alerts"] = expected_alerts(x["windows"], x["f"])
     return x
 
 
-def near(got, want, tol):
-    if got is None or want is None:
-        return got is None and want is None
-    if not isinstance(got, (int, float)) or isinstance(got, bool):
-        return False
-    return abs(got - want) <= tol
-
-
 def compare(spec, got, T):
-    """Mismatches between sloe's JSON instance and the expected values, as strings. Counts
-    must be exact (to 1e-9 relative) except where sloe's tiers allow slack."""
+    """Mismatches between sloe's JSON instance and the expected values, as strings, and those
+    values. Counts must be exact (to 1e-9 relative) except where sloe's tiers allow slack;
+    the SLIs, burn rates, compliance and budget left to 1e-9 beyond what that slack moves."""
     x = expected(spec, T)
-    o = spec.objective / 100
-    bad = []
-
-    def cmp(what, g, w, tol):
-        if not near(g, w, tol):
-            bad.append(f"{what}: got {g!r}, want {w!r} (tol {tol:.3g})")
-
-    def cmp_window(what, g, w, sl):
-        if not isinstance(g, dict):
-            bad.append(f"{what}: missing")
-            return
-        sb, st = sl
-        extra = (sb + st) / w["total"] if (sb or st) and w["total"] > 0 else 0
-        cmp(f"{what}.bad", g.get("bad"), w["bad"], max(1e-9 * w["bad"], sb) + 1e-9)
-        cmp(f"{what}.total", g.get("total"), w["total"], max(1e-9 * w["total"], st) + 1e-9)
-        cmp(f"{what}.sli", g.get("sli"), w["sli"], 1e-9 + extra)
-        cmp(f"{what}.burn_rate", g.get("burn_rate"), w["burn_rate"], 1e-9 + extra / (1 - o))
-
-    if got.get("data_ok") is not True or "error" in got:
-        bad.append(f"data_ok {got.get('data_ok')!r} error {got.get('error')!r}")
-    gw = got.get("windows") or {}
-    for name, _ in WINDOWS:
-        cmp_window(f"windows.{name}", gw.get(name), x["windows"][name], x["slack"][name])
-    gp = got.get("period") or {}
-    cmp_window("period", gp, x["period"], x["slack"]["period"])
-    for k in ("start", "end"):
-        if gp.get(k) != x["period"][k]:
-            bad.append(f"period.{k}: got {gp.get(k)!r}, want {x['period'][k]}")
-    sb, st = x["slack"]["period"]
-    extra = (sb + st) / x["period"]["total"] if (sb or st) and x["period"]["total"] else 0
-    cmp("compliance", got.get("compliance"), x["compliance"], 1e-9 + extra)
-    cmp("error_budget_remaining", got.get("error_budget_remaining"),
-        x["error_budget_remaining"], 1e-9 + extra / (1 - o))
-    if got.get("state") != x["state"]:
-        bad.append(f"state: got {got.get('state')!r}, want {x['state']!r}")
-    ga = got.get("alerts") or {}
-    for k in ("page", "ticket"):
-        if ga.get(k) is not x["alerts"][k]:
-            bad.append(f"alerts.{k}: got {ga.get(k)!r}, want {x['alerts'][k]}")
-    if got.get("last_evaluation") != T:
-        bad.append(f"last_evaluation: got {got.get('last_evaluation')!r}, want {T}")
+    bad = compare_common(got, x, T, spec.objective / 100, sli_tol=1e-9, budget_tol=1e-9,
+                         count_rel=1e-9, counts=True)
     return bad, x
 
 
@@ -589,34 +535,6 @@ def run(vm, ds, rules):
           expected(sp["month-utc"], END)["period"]["total"] == 0)
 
 
-NUMS = ("compliance", "error_budget_remaining", "exhaustion_seconds", "state", "alerts")
-
-
-def same(a, b):
-    """Differences between two JSON instances: every number to 1e-12 relative."""
-    diffs = []
-
-    def num(what, x, y):
-        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and \
-                not isinstance(x, bool) and not isinstance(y, bool):
-            if abs(x - y) > 1e-12 * max(abs(x), abs(y), 1e-300):
-                diffs.append(f"{what}: {x!r} vs {y!r}")
-        elif x != y:
-            diffs.append(f"{what}: {x!r} vs {y!r}")
-
-    for k in NUMS:
-        num(k, a.get(k), b.get(k))
-    for name, _ in WINDOWS:
-        wa = (a.get("windows") or {}).get(name) or {}
-        wb = (b.get("windows") or {}).get(name) or {}
-        for k in ("sli", "burn_rate", "bad", "total"):
-            num(f"windows.{name}.{k}", wa.get(k), wb.get(k))
-    pa, pb = a.get("period") or {}, b.get("period") or {}
-    for k in ("sli", "burn_rate", "bad", "total", "start", "end"):
-        num(f"period.{k}", pa.get(k), pb.get(k))
-    return diffs
-
-
 def cross(prom, vm, ds, rules):
     """The same rules against Prometheus 2.42 (backfilled from the same file): every SLO
     whose semantics agree gives the same numbers on both engines; Prometheus's timeslice
@@ -648,7 +566,7 @@ def cross(prom, vm, ds, rules):
                 continue
             a = one(res_p, spec.service, spec.slo, **spec.labels)
             b = one(res_v, spec.service, spec.slo, **spec.labels)
-            diffs = same(a, b) if a and b else ["missing"]
+            diffs = same_results(a, b, rel_tol=1e-12) if a and b else ["missing"]
             check(f"{spec.name()} @{rel(T)}: the same on Prometheus and VM", not diffs,
                   "; ".join(diffs[:5]))
         got = one(res_p, "blackbox", "slices")
@@ -702,7 +620,8 @@ def steady(vm, ds, rules):
                 # rate() on VictoriaMetrics: where sloe's minutes give way to 5-minute
                 # intervals differs between a steady and a fresh evaluator, and the smoothed
                 # minutes differ from the exact intervals: only the expected values hold
-                diffs = [] if spec.vm_rate else same(got, f1) if got and f1 else ["missing"]
+                diffs = ([] if spec.vm_rate else
+                         same_results(got, f1, rel_tol=1e-12) if got and f1 else ["missing"])
                 mism = compare(spec, got, T)[0] if got else ["missing"]
                 check(f"steady cycle {k} @{rel(T)} {spec.name()}: "
                       + ("" if spec.vm_rate else "equals a fresh sloe eval and ")
