@@ -39,7 +39,7 @@ struct eval_slo {
     const char *le;         /* latency: the bucket boundary that equals the threshold */
     size_t series_seen;     /* grouped: the most series a range query returned, to size them */
     bool remote_failed;     /* a remote read of this fill failed: the rest goes to query_range */
-    char remote_error[512]; /* the last remote read failure, for the log; "" when none */
+    char remote_error[512]; /* a remote read failure not yet logged; "" when none */
 };
 
 /* Upper bounds (seconds) of the query duration histogram; the last bucket is +Inf. */

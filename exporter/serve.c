@@ -330,9 +330,19 @@ static struct rules_set *serve_load(const struct serve_config *cfg, char **why)
     return set;
 }
 
-/* Logs the failing SLOs when the set of failures changes, not every cycle. */
+/* Logs the failing SLOs when the set of failures changes, not every cycle; and each remote
+ * read that failed in a history fill (the fill went on by query_range), once. */
 static void serve_log_failures(struct serve *sv)
 {
+    for (size_t i = 0; i < sv->rules->n_slos; i++) {
+        struct eval_slo *es = &sv->eval->slos[i];
+        if (es->remote_error[0] == '\0')
+            continue;
+        log_msg(LOG_INFO, "remote read not used for this fill; query_range instead", "service",
+                sv->rules->slos[i]->service->name, "slo", sv->rules->slos[i]->name, "err",
+                es->remote_error, NULL);
+        es->remote_error[0] = '\0';
+    }
     char digest[256] = "";
     size_t failing = 0;
     for (size_t i = 0; i < sv->rules->n_slos; i++) {
