@@ -37,7 +37,7 @@ TEST_SRC     := tests/unit/harness.c tests/unit/test_duration.c \
                 tests/unit/test_rules.c tests/unit/test_corpus.c tests/unit/test_cli.c \
                 tests/unit/test_prom.c tests/unit/test_remote.c tests/unit/test_history.c tests/unit/test_expo.c \
                 tests/unit/test_page.c tests/unit/test_webcfg.c tests/unit/test_report.c
-FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg fuzz_expo
+FUZZ_TARGETS := fuzz_rules fuzz_prom fuzz_negotiate fuzz_webcfg fuzz_expo fuzz_remote
 
 GEN_SRC  = $(BUILD)/gen/metrics.pb-c.c $(BUILD)/gen/prompb.pb-c.c
 GEN_OBJ  = $(BUILD)/gen/metrics.pb-c.o $(BUILD)/gen/prompb.pb-c.o

@@ -469,13 +469,17 @@ static int remote_frames_drain(struct remote_frames *f)
         }
         off = o + len;
     }
-    memmove(f->buf, f->buf + off, f->n - off);
-    f->n -= off;
+    if (off > 0) {
+        memmove(f->buf, f->buf + off, f->n - off);
+        f->n -= off;
+    }
     return rc;
 }
 
 int remote_frames_feed(struct remote_frames *f, const void *data, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (len > f->cap - f->n) {
         size_t cap = f->cap ? f->cap : 1 << 16;
         while (cap - f->n < len)
@@ -855,6 +859,78 @@ static int remote_engine_ok(struct prom_client *c, struct prom_error *err)
     return 0;
 }
 
+/* Starts a run of e over [start, end] every step; -1 with err on a bad range. */
+static int remote_run_init(struct remote_run *r, const struct remote_expr *e, int64_t start_ms,
+                           int64_t end_ms, int64_t step_ms, struct prom_error *err)
+{
+    memset(r, 0, sizeof(*r));
+    if (step_ms <= 0 || end_ms < start_ms ||
+        (end_ms - start_ms) / step_ms > PROM_MAX_RANGE_POINTS) {
+        err->kind = PROM_ERR_CONFIG;
+        snprintf(err->msg, sizeof(err->msg), "bad range for remote read");
+        return -1;
+    }
+    r->e = e;
+    r->start = start_ms;
+    r->end = end_ms;
+    r->step = step_ms;
+    r->from = start_ms - e->range_ms;
+    r->n_pts = (size_t)((end_ms - start_ms) / step_ms + 1);
+    r->frames.fn = remote_frame;
+    r->frames.cls = r;
+    return 0;
+}
+
+/* Ends a run whose whole body was fed: the result in out, or -1 with err. */
+static int remote_run_finish(struct remote_run *r, struct prom_result *out, struct prom_error *err)
+{
+    if (remote_frames_end(&r->frames) != 0) {
+        err->kind = PROM_ERR_JSON;
+        snprintf(err->msg, sizeof(err->msg), "remote read: %s", r->frames.error);
+        return -1;
+    }
+    remote_series_done(r);
+    remote_result(r, out);
+    return 0;
+}
+
+static void remote_run_free(struct remote_run *r)
+{
+    for (size_t gi = 0; gi < r->n_groups; gi++) {
+        free(r->g[gi].key);
+        free(r->g[gi].sum);
+        free(r->g[gi].has);
+    }
+    free(r->g);
+    free(r->index);
+    free(r->labels);
+    free(r->samples);
+    remote_frames_free(&r->frames);
+}
+
+int remote_decode(const struct remote_expr *e, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                  const void *body, size_t len, struct prom_result *out, struct prom_error *err)
+{
+    struct prom_error local;
+    err = err ? err : &local;
+    memset(out, 0, sizeof(*out));
+    out->total_queryable_samples = -1;
+    memset(err, 0, sizeof(*err));
+    struct remote_run r;
+    if (remote_run_init(&r, e, start_ms, end_ms, step_ms, err) != 0)
+        return -1;
+    int rc = -1;
+    if (remote_frames_feed(&r.frames, body, len) != 0) {
+        err->kind = PROM_ERR_JSON;
+        snprintf(err->msg, sizeof(err->msg), "remote read: %s",
+                 r.failed ? r.error : r.frames.error);
+    } else {
+        rc = remote_run_finish(&r, out, err);
+    }
+    remote_run_free(&r);
+    return rc;
+}
+
 int remote_query_range(struct prom_client *c, const struct remote_expr *e, int64_t start_ms,
                        int64_t end_ms, int64_t step_ms, struct prom_result *out,
                        struct prom_error *err)
@@ -866,22 +942,9 @@ int remote_query_range(struct prom_client *c, const struct remote_expr *e, int64
     memset(err, 0, sizeof(*err));
     if (remote_engine_ok(c, err) != 0)
         return -1;
-    if (step_ms <= 0 || end_ms < start_ms ||
-        (end_ms - start_ms) / step_ms > PROM_MAX_RANGE_POINTS) {
-        err->kind = PROM_ERR_CONFIG;
-        snprintf(err->msg, sizeof(err->msg), "bad range for remote read");
+    struct remote_run r;
+    if (remote_run_init(&r, e, start_ms, end_ms, step_ms, err) != 0)
         return -1;
-    }
-    struct remote_run r = {
-        .e = e,
-        .start = start_ms,
-        .end = end_ms,
-        .step = step_ms,
-        .from = start_ms - e->range_ms,
-        .n_pts = (size_t)((end_ms - start_ms) / step_ms + 1),
-    };
-    r.frames.fn = remote_frame;
-    r.frames.cls = &r;
     static const char *const headers[] = {
         "Content-Encoding: snappy",
         "Content-Type: application/x-protobuf",
@@ -907,23 +970,9 @@ int remote_query_range(struct prom_client *c, const struct remote_expr *e, int64
         snprintf(err->msg, sizeof(err->msg),
                  "remote read answered with Content-Type \"%.80s\", not streamed chunks", ct);
         rc = -1;
-    } else if (remote_frames_end(&r.frames) != 0) {
-        err->kind = PROM_ERR_JSON;
-        snprintf(err->msg, sizeof(err->msg), "remote read: %s", r.frames.error);
-        rc = -1;
     } else {
-        remote_series_done(&r);
-        remote_result(&r, out);
+        rc = remote_run_finish(&r, out, err);
     }
-    for (size_t gi = 0; gi < r.n_groups; gi++) {
-        free(r.g[gi].key);
-        free(r.g[gi].sum);
-        free(r.g[gi].has);
-    }
-    free(r.g);
-    free(r.index);
-    free(r.labels);
-    free(r.samples);
-    remote_frames_free(&r.frames);
+    remote_run_free(&r);
     return rc;
 }

@@ -95,4 +95,10 @@ int remote_query_range(struct prom_client *c, const struct remote_expr *e, int64
                        int64_t end_ms, int64_t step_ms, struct prom_result *out,
                        struct prom_error *err) __attribute__((warn_unused_result));
 
+/* Decodes a whole STREAMED_XOR_CHUNKS body (len bytes) as remote_query_range does the one it
+ * receives, without asking anything: for tests and fuzzing. Ownership as there. */
+int remote_decode(const struct remote_expr *e, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                  const void *body, size_t len, struct prom_result *out, struct prom_error *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "prompb.pb-c.h"
 #include "remote.h"
 
 /* ---- recognizing queries ---- */
@@ -298,6 +299,192 @@ static void frames_in_pieces(void)
     remote_frames_free(&f4);
 }
 
+/* ---- decoding a response into the range query's result ---- */
+
+/* A bit writer for test chunks: every delta of delta in the 64-bit form (1111 + 64 bits) and
+ * every value in a new window of all 64 bits (11 + 00000 + 000000 + 64 bits): valid XOR
+ * chunks, simpler than TSDB's. */
+struct bits_out {
+    uint8_t buf[1024];
+    size_t pos;
+};
+
+static void put_bits(struct bits_out *b, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        if ((v >> i) & 1)
+            b->buf[b->pos / 8] |= (uint8_t)(0x80 >> (b->pos % 8));
+        b->pos++;
+    }
+}
+
+static void put_uvarint(struct bits_out *b, uint64_t v)
+{
+    do {
+        uint64_t byte = v & 0x7f;
+        v >>= 7;
+        put_bits(b, byte | (v ? 0x80 : 0), 8);
+    } while (v);
+}
+
+/* An XOR chunk of n samples; its length in *len. */
+static uint8_t *xor_chunk(const int64_t *t, const double *v, int n, size_t *len)
+{
+    static struct bits_out b;
+    memset(&b, 0, sizeof(b));
+    put_bits(&b, (uint64_t)n, 16);
+    uint64_t prev = 0;
+    int64_t delta = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &v[i], sizeof(bits));
+        if (i == 0) {
+            put_uvarint(&b, (uint64_t)(t[0] << 1) ^ (uint64_t)(t[0] >> 63));
+            put_bits(&b, bits, 64);
+        } else {
+            if (i == 1) {
+                delta = t[1] - t[0];
+                put_uvarint(&b, (uint64_t)delta);
+            } else {
+                int64_t d = t[i] - t[i - 1];
+                put_bits(&b, 0xF, 4);
+                put_bits(&b, (uint64_t)(d - delta), 64);
+                delta = d;
+            }
+            put_bits(&b, 0x3, 2);
+            put_bits(&b, 0, 5);
+            put_bits(&b, 0, 6);
+            put_bits(&b, bits ^ prev, 64);
+        }
+        prev = bits;
+    }
+    *len = (b.pos + 7) / 8;
+    return b.buf;
+}
+
+/* Appends a frame holding one series (route label, then samples) to body. */
+static size_t add_frame(uint8_t *body, size_t at, const char *route, const int64_t *t,
+                        const double *v, int n)
+{
+    Prompb__Label l0 = PROMPB__LABEL__INIT, l1 = PROMPB__LABEL__INIT;
+    l0.name = (char *)"__name__";
+    l0.value = (char *)"x";
+    l1.name = (char *)"route";
+    l1.value = (char *)route;
+    Prompb__Label *labels[] = {&l0, &l1};
+    Prompb__Chunk ch = PROMPB__CHUNK__INIT;
+    ch.type = PROMPB__CHUNK__ENCODING__XOR;
+    ch.data.data = xor_chunk(t, v, n, &ch.data.len);
+    Prompb__Chunk *chunks[] = {&ch};
+    Prompb__ChunkedSeries cs = PROMPB__CHUNKED_SERIES__INIT;
+    cs.n_labels = 2;
+    cs.labels = labels;
+    cs.n_chunks = 1;
+    cs.chunks = chunks;
+    Prompb__ChunkedSeries *series[] = {&cs};
+    Prompb__ChunkedReadResponse r = PROMPB__CHUNKED_READ_RESPONSE__INIT;
+    r.n_chunked_series = 1;
+    r.chunked_series = series;
+    uint8_t msg[2048];
+    size_t len = prompb__chunked_read_response__pack(&r, msg);
+    size_t o = at;
+    /* the length as a two-byte uvarint (not the shortest below 128; it reads the same) */
+    body[o++] = (uint8_t)(len | 0x80);
+    body[o++] = (uint8_t)(len >> 7);
+    uint32_t crc = remote_crc32c(msg, len);
+    body[o++] = (uint8_t)(crc >> 24);
+    body[o++] = (uint8_t)(crc >> 16);
+    body[o++] = (uint8_t)(crc >> 8);
+    body[o++] = (uint8_t)crc;
+    memcpy(body + o, msg, len);
+    return o + len;
+}
+
+static double stale_nan(void)
+{
+    uint64_t bits = 0x7ff0000000000002ULL;
+    double d;
+    memcpy(&d, &bits, sizeof(d));
+    return d;
+}
+
+static const struct prom_series *series_of(const struct prom_result *r, const char *route)
+{
+    for (size_t i = 0; i < r->n_series; i++)
+        for (size_t l = 0; l < r->series[i].n_labels; l++)
+            if (strcmp(r->series[i].labels[l].value, route) == 0)
+                return &r->series[i];
+    return NULL;
+}
+
+/* increase(x[1m]) summed by route at 60 s and 120 s. Route a, in two frames (a series may
+ * span frames): 0 @0, 6 @30 s, 12 @60 s | 20 @90 s, 30 @110 s, stale @120 s, 99 @121 s.
+ * At 60 s the range [0, 60 s] holds 0, 6, 12: both ends included, nothing to extrapolate:
+ * 12. At 120 s, [60 s, 120 s] holds 12, 20, 30 (the staleness marker is no sample, 121 s
+ * is past the end): 18 over 50 s, average 25 s, 10 s to the end (under 27.5 s):
+ * 18 * 60 / 50 = 21.6. Route b: 100 @10 s, 103 @70 s: one sample in each range, no value,
+ * no series. Route c: 5 @0, 5 @60 s: 0 at 60 s (no events is a value), and one sample in
+ * [60 s, 120 s]: no point at 120 s. */
+static void decode_ranges(void)
+{
+    uint8_t body[8192];
+    const int64_t ta1[] = {0, 30000, 60000}, ta2[] = {90000, 110000, 120000, 121000};
+    const double va1[] = {0, 6, 12}, va2[] = {20, 30, stale_nan(), 99};
+    const int64_t tb[] = {10000, 70000}, tc[] = {0, 60000};
+    const double vb[] = {100, 103}, vc[] = {5, 5};
+    size_t n = add_frame(body, 0, "a", ta1, va1, 3);
+    n = add_frame(body, n, "a", ta2, va2, 4);
+    n = add_frame(body, n, "b", tb, vb, 2);
+    n = add_frame(body, n, "c", tc, vc, 2);
+    struct arena a = {0};
+    struct remote_expr e;
+    EXPECT_INT(remote_parse("sum by (route) (increase(x[1m]))", &a, &e), 0);
+    struct prom_result r;
+    struct prom_error err;
+    if (!EXPECT_INT(remote_decode(&e, 60000, 120000, 60000, body, n, &r, &err), 0)) {
+        harness_fail(__FILE__, __LINE__, "%s", err.msg);
+        return;
+    }
+    EXPECT_INT(r.type, PROM_RESULT_MATRIX);
+    EXPECT_INT(r.n_series, 2); /* b has no value at any step: no series */
+    const struct prom_series *sa = series_of(&r, "a"), *sc = series_of(&r, "c");
+    if (EXPECT(sa != NULL) && EXPECT_INT(sa->n_samples, 2)) {
+        EXPECT_INT(sa->n_labels, 1);
+        EXPECT_STR(sa->labels[0].name, "route");
+        EXPECT_INT(sa->samples[0].t_ms, 60000);
+        EXPECT_DBL(sa->samples[0].v, 12, 0);
+        EXPECT_INT(sa->samples[1].t_ms, 120000);
+        EXPECT_DBL(sa->samples[1].v, 21.6, 1e-12);
+    }
+    if (EXPECT(sc != NULL) && EXPECT_INT(sc->n_samples, 1)) {
+        EXPECT_INT(sc->samples[0].t_ms, 60000);
+        EXPECT_DBL(sc->samples[0].v, 0, 0);
+    }
+    prom_result_free(&r);
+
+    /* a plain sum adds the groups: 12 + 0 at 60 s, 21.6 at 120 s */
+    EXPECT_INT(remote_parse("sum(increase(x[1m]))", &a, &e), 0);
+    if (EXPECT_INT(remote_decode(&e, 60000, 120000, 60000, body, n, &r, &err), 0) &&
+        EXPECT_INT(r.n_series, 1) && EXPECT_INT(r.series[0].n_samples, 2)) {
+        EXPECT_INT(r.series[0].n_labels, 0);
+        EXPECT_DBL(r.series[0].samples[0].v, 12, 0);
+        EXPECT_DBL(r.series[0].samples[1].v, 21.6, 1e-12);
+    }
+    prom_result_free(&r);
+
+    /* series out of label order (c before b): refused, not added up twice */
+    size_t m = add_frame(body, 0, "c", tc, vc, 2);
+    m = add_frame(body, m, "b", tb, vb, 2);
+    EXPECT_INT(remote_decode(&e, 60000, 120000, 60000, body, m, &r, &err), -1);
+    EXPECT_CONTAINS(err.msg, "out of order");
+    /* a series whose samples go back in time across frames: refused */
+    m = add_frame(body, 0, "a", ta2, va2, 4);
+    m = add_frame(body, m, "a", ta1, va1, 3);
+    EXPECT_INT(remote_decode(&e, 60000, 120000, 60000, body, m, &r, &err), -1);
+    EXPECT_CONTAINS(err.msg, "time order");
+    arena_free(&a);
+}
+
 const struct harness_test suite_remote[] = {
     {"parse_eligible", parse_eligible},
     {"parse_fields", parse_fields},
@@ -310,5 +497,6 @@ const struct harness_test suite_remote[] = {
     {"crc32c_check_value", crc32c_check_value},
     {"xor_chunks", xor_chunks},
     {"frames_in_pieces", frames_in_pieces},
+    {"decode_ranges", decode_ranges},
     HARNESS_END,
 };
