@@ -413,3 +413,42 @@ void html_css(FILE *out)
     for (size_t i = 0; i < sizeof(html_css_rules) / sizeof(html_css_rules[0]); i++)
         fputs(html_css_rules[i], out);
 }
+
+void html_head_rest(FILE *out, const char *const *rules, size_t n, const char *version)
+{
+    fputs("<style>\n", out);
+    html_css(out);
+    for (size_t i = 0; i < n; i++)
+        fputs(rules[i], out);
+    fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">"
+          "<p class=\"brand\">sloe<small>",
+          out);
+    if (version != NULL && version[0] != '\0') {
+        fputs("version ", out);
+        html_esc(out, version);
+        fputs(" \xc2\xb7 ", out);
+    }
+}
+
+void html_chip(FILE *out, const char *open, const char *name, const char *value)
+{
+    fputs(open, out);
+    html_esc(out, name);
+    fputc('=', out);
+    if (value == NULL)
+        fputs("<i>(none)</i>", out);
+    else
+        html_esc(out, value);
+    fputs("</span>", out);
+}
+
+void html_card_open(FILE *out, const char *state, size_t id, const char *service, const char *slo)
+{
+    fprintf(out, "<article class=\"slo s-%s\" id=\"slo-%zu\"><div class=\"slo-head\"><div>", state,
+            id);
+    fputs("<h3><span class=\"svc\">", out);
+    html_esc(out, service);
+    fputs(" / </span>", out);
+    html_esc(out, slo);
+    fputs("</h3>", out);
+}

@@ -111,4 +111,19 @@ void html_burn_curve(FILE *out, const struct html_burn *b, const double *share, 
  * <style> element); each document writes its own rules after them. */
 void html_css(FILE *out);
 
+/* Writes the rest of a document's head after its <title>: the <style> element with the shared
+ * rules and then the n rules of the document's own, and opens the body with the top bar's
+ * "sloe" brand and, when version is neither NULL nor empty, "version V · " (escaped) in its
+ * <small>, which the caller goes on to fill and close. */
+void html_head_rest(FILE *out, const char *const *rules, size_t n, const char *version);
+
+/* Writes a label as a chip: open (the chip's opening <span> tag, written as it is), name=value
+ * escaped, </span>. A NULL value shows as "(none)" in italics. */
+void html_chip(FILE *out, const char *open, const char *name, const char *value);
+
+/* Opens an SLO's card: <article class="slo s-STATE" id="slo-ID">, its head, and the heading
+ * "service / slo" (both escaped) in the head's first <div>, which the caller closes after
+ * what it adds (the labels). */
+void html_card_open(FILE *out, const char *state, size_t id, const char *service, const char *slo);
+
 #endif

@@ -195,23 +195,11 @@ static void page_labels(FILE *out, const struct eval_instance *in)
     if (slo->n_group_by == 0 && slo->labels.n == 0)
         return;
     fputs("<div class=\"labels\">", out);
-    for (size_t g = 0; g < slo->n_group_by; g++) {
-        fputs("<span class=\"lbl grp\" title=\"group_by label\">", out);
-        html_esc(out, slo->group_by[g]);
-        fputs("=", out);
-        if (in->values[g][0] == '\0')
-            fputs("<i>(none)</i>", out);
-        else
-            html_esc(out, in->values[g]);
-        fputs("</span>", out);
-    }
-    for (size_t i = 0; i < slo->labels.n; i++) {
-        fputs("<span class=\"lbl\">", out);
-        html_esc(out, slo->labels.v[i].name);
-        fputs("=", out);
-        html_esc(out, slo->labels.v[i].value);
-        fputs("</span>", out);
-    }
+    for (size_t g = 0; g < slo->n_group_by; g++)
+        html_chip(out, "<span class=\"lbl grp\" title=\"group_by label\">", slo->group_by[g],
+                  in->values[g][0] == '\0' ? NULL : in->values[g]);
+    for (size_t i = 0; i < slo->labels.n; i++)
+        html_chip(out, "<span class=\"lbl\">", slo->labels.v[i].name, slo->labels.v[i].value);
     fputs("</div>", out);
 }
 
@@ -505,13 +493,7 @@ static void page_instance(FILE *out, const struct eval_state *s, const struct ev
     int st = page_state(in);
     int dec = html_decimals(slo->objective);
     char a[64];
-    fprintf(out, "<article class=\"slo s-%s\" id=\"slo-%zu\"><div class=\"slo-head\"><div>",
-            page_state_class[st], id);
-    fputs("<h3><span class=\"svc\">", out);
-    html_esc(out, slo->service->name);
-    fputs(" / </span>", out);
-    html_esc(out, slo->name);
-    fputs("</h3>", out);
+    html_card_open(out, page_state_class[st], id, slo->service->name, slo->name);
     page_labels(out, in);
     fputs("</div>", out);
     fprintf(out, "<span class=\"badge b-%s\" title=\"state: %s\">%s</span></div>",
@@ -660,13 +642,8 @@ static void page_service_head(FILE *out, const struct rules_service *svc,
     }
     if (svc->labels.n > 0) {
         fputs("<div class=\"labels\">", out);
-        for (size_t i = 0; i < svc->labels.n; i++) {
-            fputs("<span class=\"lbl\">", out);
-            html_esc(out, svc->labels.v[i].name);
-            fputc('=', out);
-            html_esc(out, svc->labels.v[i].value);
-            fputs("</span>", out);
-        }
+        for (size_t i = 0; i < svc->labels.n; i++)
+            html_chip(out, "<span class=\"lbl\">", svc->labels.v[i].name, svc->labels.v[i].value);
         fputs("</div>", out);
     }
     fputs("</div>\n", out);
@@ -705,18 +682,8 @@ void page_write(const struct eval_state *s, int64_t now, const char *version, FI
     fprintf(out, "<title>SLO status \xe2\x80\x94 sloe (%zu SLOs", n);
     if (counts[BUDGET_BREACH] > 0)
         fprintf(out, ", %zu in breach", counts[BUDGET_BREACH]);
-    fputs(")</title>\n<style>\n", out);
-    html_css(out);
-    for (size_t i = 0; i < sizeof(page_css) / sizeof(page_css[0]); i++)
-        fputs(page_css[i], out);
-    fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">"
-          "<p class=\"brand\">sloe<small>",
-          out);
-    if (version != NULL && version[0] != '\0') {
-        fputs("version ", out);
-        html_esc(out, version);
-        fputs(" \xc2\xb7 ", out);
-    }
+    fputs(")</title>\n", out);
+    html_head_rest(out, page_css, sizeof(page_css) / sizeof(page_css[0]), version);
     fputs("SLO status</small></p><nav aria-label=\"machine-readable\">"
           "<a href=\"/metrics\">/metrics</a><a href=\"/api/v1/slos\">/api/v1/slos</a></nav>"
           "</div></header>\n",

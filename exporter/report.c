@@ -1990,29 +1990,13 @@ static void report_html_inst(FILE *out, const struct report *r, const struct rep
     int st = report_st(in);
     int dec = html_decimals(slo->objective);
     char a[64], b[64], c[64];
-    fprintf(out, "<article class=\"slo s-%s\" id=\"slo-%zu\"><div class=\"slo-head\"><div>",
-            report_state_class[st], id);
-    fputs("<h3><span class=\"svc\">", out);
-    html_esc(out, slo->service->name);
-    fputs(" / </span>", out);
-    html_esc(out, slo->name);
-    fputs("</h3>", out);
+    html_card_open(out, report_state_class[st], id, slo->service->name, slo->name);
     if (in->values != NULL || slo->labels.n > 0) {
         fputs("<div class=\"labels\">", out);
-        for (size_t g = 0; in->values != NULL && g < slo->n_group_by; g++) {
-            fputs("<span class=\"lbl grp\">", out);
-            html_esc(out, slo->group_by[g]);
-            fputc('=', out);
-            html_esc(out, in->values[g]);
-            fputs("</span>", out);
-        }
-        for (size_t l = 0; l < slo->labels.n; l++) {
-            fputs("<span class=\"lbl\">", out);
-            html_esc(out, slo->labels.v[l].name);
-            fputc('=', out);
-            html_esc(out, slo->labels.v[l].value);
-            fputs("</span>", out);
-        }
+        for (size_t g = 0; in->values != NULL && g < slo->n_group_by; g++)
+            html_chip(out, "<span class=\"lbl grp\">", slo->group_by[g], in->values[g]);
+        for (size_t l = 0; l < slo->labels.n; l++)
+            html_chip(out, "<span class=\"lbl\">", slo->labels.v[l].name, slo->labels.v[l].value);
         fputs("</div>", out);
     }
     fprintf(out, "</div><span class=\"badge b-%s\">%s</span></div>", report_state_class[st],
@@ -2253,18 +2237,8 @@ static void report_html(const struct report *r, const char *version, FILE *out)
           "<meta name=\"color-scheme\" content=\"light\">\n"
           "<link rel=\"icon\" href=\"data:,\">\n",
           out);
-    fprintf(out, "<title>SLO report %s \xe2\x80\x94 sloe</title>\n<style>\n", r->name);
-    html_css(out);
-    for (size_t i = 0; i < sizeof(report_css) / sizeof(report_css[0]); i++)
-        fputs(report_css[i], out);
-    fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">"
-          "<p class=\"brand\">sloe<small>",
-          out);
-    if (version != NULL && version[0] != '\0') {
-        fputs("version ", out);
-        html_esc(out, version);
-        fputs(" \xc2\xb7 ", out);
-    }
+    fprintf(out, "<title>SLO report %s \xe2\x80\x94 sloe</title>\n", r->name);
+    html_head_rest(out, report_css, sizeof(report_css) / sizeof(report_css[0]), version);
     fprintf(out, "compliance report</small></p><h1>%s %s</h1></div></header>\n",
             report_kind_title(r->period.kind), r->name);
     fputs("<div class=\"summary\"><div class=\"wrap\"><div class=\"evaltime\">Each SLO's "
@@ -2300,13 +2274,9 @@ static void report_html(const struct report *r, const char *version, FILE *out)
                     sv->svc->excellent, sv->svc->pass);
         if (sv->svc->labels.n > 0) {
             fputs("<div class=\"labels\">", out);
-            for (size_t l = 0; l < sv->svc->labels.n; l++) {
-                fputs("<span class=\"lbl\">", out);
-                html_esc(out, sv->svc->labels.v[l].name);
-                fputc('=', out);
-                html_esc(out, sv->svc->labels.v[l].value);
-                fputs("</span>", out);
-            }
+            for (size_t l = 0; l < sv->svc->labels.n; l++)
+                html_chip(out, "<span class=\"lbl\">", sv->svc->labels.v[l].name,
+                          sv->svc->labels.v[l].value);
             fputs("</div>", out);
         }
         fputs("</div>\n", out);
