@@ -325,6 +325,20 @@ static char *report_group_text(const struct report_inst *in)
     return s;
 }
 
+/* Writes " (route=/pay, code=500)" for an instance of a group_by SLO, through esc (the
+ * format's escaping); nothing for one without. */
+static void report_group_suffix(FILE *out, const struct report_inst *in,
+                                void (*esc)(FILE *, const char *))
+{
+    if (in->values == NULL)
+        return;
+    char *g = report_group_text(in);
+    fputs(" (", out);
+    esc(out, g);
+    fputc(')', out);
+    free(g);
+}
+
 /* True for SLIs that count events (events, latency), whose counts are requests. */
 static bool report_occurrences(const struct rules_slo *slo)
 {
@@ -1088,6 +1102,29 @@ static size_t report_count_sev(const struct report_inst *in, enum report_severit
     return n;
 }
 
+/* The alert episodes of an instance in a summary table: "none" or "2 page, 1 ticket". Returns
+ * buf. */
+static char *report_episodes_text(const struct report_inst *in, char *buf, size_t size)
+{
+    size_t np = report_count_sev(in, REPORT_PAGE), nt = report_count_sev(in, REPORT_TICKET);
+    if (np + nt == 0)
+        snprintf(buf, size, "none");
+    else
+        snprintf(buf, size, "%zu page, %zu ticket", np, nt);
+    return buf;
+}
+
+/* The SLA credit of an instance in a summary table: "10 %", or an en dash for an SLO
+ * without credit tiers. Returns buf. */
+static char *report_credit_text(const struct report_inst *in, char *buf, size_t size)
+{
+    if (in->slo->n_credits > 0)
+        snprintf(buf, size, "%.10g %%", html_fin(in->credit, 0) * 100);
+    else
+        snprintf(buf, size, "\xe2\x80\x93");
+    return buf;
+}
+
 static const char *const report_sev_names[2] = {"page", "ticket"};
 
 /* Alert episodes listed per SLO in markdown and HTML; JSON lists every one. */
@@ -1114,13 +1151,7 @@ static void report_md_inst_row(FILE *out, const struct report_inst *in)
     int dec = html_decimals(slo->objective);
     fputs("| ", out);
     report_md_esc(out, slo->name);
-    if (in->values != NULL) {
-        char *g = report_group_text(in);
-        fputs(" (", out);
-        report_md_esc(out, g);
-        fputc(')', out);
-        free(g);
-    }
+    report_group_suffix(out, in, report_md_esc);
     if (in->failed) {
         fprintf(out,
                 " | \xe2\x80\x93 | %s %% | **failed** | \xe2\x80\x93 | \xe2\x80\x93 | "
@@ -1137,17 +1168,9 @@ static void report_md_inst_row(FILE *out, const struct report_inst *in)
     } else {
         fputs("\xe2\x80\x93", out);
     }
-    fprintf(out, " | %.1f | ", html_fin(in->score, 0));
-    if (slo->n_credits > 0)
-        fprintf(out, "%.10g %%", html_fin(in->credit, 0) * 100);
-    else
-        fputs("\xe2\x80\x93", out);
-    size_t np = report_count_sev(in, REPORT_PAGE), nt = report_count_sev(in, REPORT_TICKET);
-    if (np + nt == 0)
-        fputs(" | none", out);
-    else
-        fprintf(out, " | %zu page, %zu ticket", np, nt);
-    fprintf(out, " | %s |\n", in->plan_due ? "**due**" : "");
+    fprintf(out, " | %.1f | %s", html_fin(in->score, 0), report_credit_text(in, a, sizeof(a)));
+    fprintf(out, " | %s | %s |\n", report_episodes_text(in, a, sizeof(a)),
+            in->plan_due ? "**due**" : "");
 }
 
 /* The markup of the "periods before" line and of the improvement-plan note in one format. */
@@ -1196,13 +1219,7 @@ static void report_md_inst(FILE *out, const struct report *r, const struct repor
     report_md_esc(out, slo->service->name);
     fputs(" / ", out);
     report_md_esc(out, slo->name);
-    if (in->values != NULL) {
-        char *g = report_group_text(in);
-        fputs(" (", out);
-        report_md_esc(out, g);
-        fputc(')', out);
-        free(g);
-    }
+    report_group_suffix(out, in, report_md_esc);
     fputs("\n\n", out);
     if (slo->description[0] != '\0') {
         fputs("Description: ", out);
@@ -1751,13 +1768,7 @@ static void report_html_name(FILE *out, const struct report_inst *in, bool servi
         fputs(" / </span>", out);
     }
     html_esc(out, in->slo->name);
-    if (in->values != NULL) {
-        char *g = report_group_text(in);
-        fputs(" (", out);
-        html_esc(out, g);
-        fputc(')', out);
-        free(g);
-    }
+    report_group_suffix(out, in, html_esc);
 }
 
 /* Writes <time datetime="ISO">text</time> for t in zone. */
@@ -2212,15 +2223,8 @@ static void report_html_overview(FILE *out, const struct report *r)
                 report_pct(in->compliance, html_decimals(slo->objective), a, sizeof(a)),
                 html_line(slo->objective, b, sizeof(b)), in->spent > 1 ? " neg" : "",
                 html_fin(in->spent, 0) * 100, html_fin(in->score, 0));
-        if (slo->n_credits > 0)
-            fprintf(out, "<td class=\"n hide-s\">%.10g %%</td>", html_fin(in->credit, 0) * 100);
-        else
-            fputs("<td class=\"n hide-s\">\xe2\x80\x93</td>", out);
-        size_t np = report_count_sev(in, REPORT_PAGE), nt = report_count_sev(in, REPORT_TICKET);
-        if (np + nt == 0)
-            fputs("<td class=\"hide-s ep\">none</td>", out);
-        else
-            fprintf(out, "<td class=\"hide-s ep\">%zu page, %zu ticket</td>", np, nt);
+        fprintf(out, "<td class=\"n hide-s\">%s</td>", report_credit_text(in, a, sizeof(a)));
+        fprintf(out, "<td class=\"hide-s ep\">%s</td>", report_episodes_text(in, a, sizeof(a)));
         fprintf(out, "<td class=\"hide-s%s\">%s</td></tr>\n", in->plan_due ? " due" : "",
                 in->plan_due ? "due" : "");
     }
