@@ -73,11 +73,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 from checks import check  # noqa: E402
 import promlab as pl  # noqa: E402
-# From test_eval: the history tiers' pro-rata slack, the expected values of a window and of
-# the alerts, the comparison of an instance with them (here with exact tolerances) and of two
-# instances with each other.
-from test_eval import (compare_common, expected_alerts, same_results, slack,  # noqa: E402
-                       win)
+# From test_eval: the alert windows, the history tiers' pro-rata slack, the expected values of
+# a window and of the alerts, the comparison of an instance with them (here with exact
+# tolerances) and of two instances with each other.
+from test_eval import (DAY, HOUR, MIN, WINDOWS, compare_common, expected_alerts,  # noqa: E402
+                       same_results, slack, win)
 
 SLOE = os.environ.get("SLOE_BIN", "bin/sloe")
 DRIVER = os.environ.get("EVALDRIVER", "build/evaldriver")
@@ -85,11 +85,8 @@ VM_BIN = os.environ.get("VICTORIA_METRICS", "/usr/bin/victoria-metrics")
 
 END = 1767225600  # 2026-01-01T00:00:00Z, the end of the data
 DAYS = 31
-MIN, HOUR, DAY = 60, 3600, 86400
 D = END  # midnight UTC of END's day: the scenario's reference
 START = END - DAYS * DAY  # 2025-12-01T00:00:00Z
-WINDOWS = [("5m", 300), ("30m", 1800), ("1h", HOUR), ("2h", 2 * HOUR), ("6h", 6 * HOUR),
-           ("1d", DAY), ("3d", 3 * DAY)]
 
 SAN_RE = re.compile(r"Sanitizer|runtime error:")
 
