@@ -844,6 +844,12 @@ static int remote_engine_ok(struct prom_client *c, struct prom_error *err)
     char version[64], app[64];
     if (prom_buildinfo(c, version, sizeof(version), app, sizeof(app), err) != 0) {
         prom_remote_read_unsupported(c);
+        char why[sizeof(err->msg)];
+        memcpy(why, err->msg, sizeof(why));
+        snprintf(err->msg, sizeof(err->msg),
+                 "remote read not used: the server's version is unknown, so it may not be "
+                 "Prometheus 2.x (%.300s)",
+                 why);
         return -1;
     }
     if (strncmp(version, "2.", 2) != 0 || (app[0] != '\0' && strcmp(app, "Prometheus") != 0)) {
