@@ -29,6 +29,7 @@ Checks, with build/evaldriver (one evaluation at the data's end, then "history")
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -255,6 +256,13 @@ def sloe_eval(rules, url, mode):
 def main():
     pl.handle_sigterm()
     tmp = tempfile.mkdtemp(prefix="sloe-rr-")
+    try:
+        return run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp):
     om = os.path.join(tmp, "data.om")
     rules = os.path.join(tmp, "rules.yaml")
     with open(rules, "w") as f:
