@@ -52,6 +52,7 @@ import multiprocessing
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -339,7 +340,8 @@ def serve_ready(url, rules, t):
                           f"--prometheus.url={url}", f"--rules={rules}",
                           f"--web.listen-address=127.0.0.1:{port}",
                           "--prometheus.timeout=120s", "--evaluation-interval=1h"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         while time.monotonic() - t0 < 600:
@@ -359,11 +361,15 @@ def serve_ready(url, rules, t):
             body = json.load(r)
         return took, body
     finally:
-        p.terminate()
+        # faketime runs sloe as its child: stop the whole group, or sloe outlives it
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         try:
             p.wait(10)
         except subprocess.TimeoutExpired:
-            p.kill()
+            os.killpg(p.pid, signal.SIGKILL)
             p.wait()
 
 
