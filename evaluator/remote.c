@@ -625,6 +625,18 @@ static int remote_fail(struct remote_run *r, const char *msg)
     return -1;
 }
 
+/* A series' value of a by label: "" when the series lacks it, and for __name__, which
+ * increase() and rate() drop. */
+static const char *remote_by_value(const Prompb__ChunkedSeries *cs, const char *name)
+{
+    if (strcmp(name, "__name__") == 0)
+        return "";
+    for (size_t l = 0; l < cs->n_labels; l++)
+        if (strcmp(cs->labels[l]->name, name) == 0)
+            return cs->labels[l]->value;
+    return "";
+}
+
 /* Starts or continues the series of these labels (a series may span frames; the server
  * sends them in label order, each once). */
 static int remote_series_begin(struct remote_run *r, const Prompb__ChunkedSeries *cs)
@@ -656,24 +668,13 @@ static int remote_series_begin(struct remote_run *r, const Prompb__ChunkedSeries
     free(r->labels);
     r->labels = buf;
     r->labels_len = len;
-    /* The group key: each by label's value, "" when the series lacks it (or for __name__,
-     * which increase() and rate() drop). */
+    /* The group key: each by label's value, NUL-terminated. */
     size_t klen = 0;
-    for (size_t b = 0; b < r->e->n_by; b++) {
-        const char *v = "";
-        for (size_t l = 0; l < cs->n_labels; l++)
-            if (strcmp(cs->labels[l]->name, r->e->by[b]) == 0 &&
-                strcmp(r->e->by[b], "__name__") != 0)
-                v = cs->labels[l]->value;
-        klen += strlen(v) + 1;
-    }
+    for (size_t b = 0; b < r->e->n_by; b++)
+        klen += strlen(remote_by_value(cs, r->e->by[b])) + 1;
     char *key = remote_xrealloc(NULL, klen), *w = key;
     for (size_t b = 0; b < r->e->n_by; b++) {
-        const char *v = "";
-        for (size_t l = 0; l < cs->n_labels; l++)
-            if (strcmp(cs->labels[l]->name, r->e->by[b]) == 0 &&
-                strcmp(r->e->by[b], "__name__") != 0)
-                v = cs->labels[l]->value;
+        const char *v = remote_by_value(cs, r->e->by[b]);
         size_t n = strlen(v) + 1;
         memcpy(w, v, n);
         w += n;
