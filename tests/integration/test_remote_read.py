@@ -310,19 +310,10 @@ def run(tmp):
               rc_b == 2 and "remote-read" in err_b, f"rc {rc_b}, {err_b[-300:]!r}")
 
     # ---- VictoriaMetrics: no /api/v1/read ----
-    from test_vm import VictoriaMetrics
+    from test_vm import VictoriaMetrics, import_openmetrics
     vm = VictoriaMetrics().start()
     try:
-        body = []
-        with open(om) as f:
-            for line in f:
-                if line.startswith("#"):
-                    continue
-                head, t = line.rstrip("\n").rsplit(" ", 1)
-                s, ms = t.split(".")
-                body.append(f"{head} {int(s) * 1000 + int(ms)}\n")
-        status, _ = vm.get("/api/v1/import/prometheus", data="".join(body).encode(),
-                           timeout=300)
+        import_openmetrics(vm, om)
         vm.get("/internal/force_flush")
         vm.get("/internal/resetRollupResultCache")
         st_von, h_von = histories(vm.url, rules, True)

@@ -188,17 +188,18 @@ class VictoriaMetrics:
 
 
 def import_openmetrics(vm, om_path):
-    """Sends promlab's OpenMetrics file to /api/v1/import/prometheus as Prometheus text with
-    millisecond timestamps (the text format's unit). Returns the bytes sent."""
+    """Sends an OpenMetrics file (promlab's, seconds with or without a fraction) to
+    /api/v1/import/prometheus as Prometheus text with millisecond timestamps (the text
+    format's unit). Returns the bytes sent."""
     out = []
     with open(om_path) as f:
         for line in f:
             if line.startswith("#"):
                 continue
             head, ts = line.rstrip("\n").rsplit(" ", 1)
-            out.append(f"{head} {int(ts) * 1000}\n")
+            out.append(f"{head} {round(float(ts) * 1000)}\n")
     body = "".join(out).encode()
-    status, _ = vm.get("/api/v1/import/prometheus", data=body, timeout=120)
+    status, _ = vm.get("/api/v1/import/prometheus", data=body, timeout=300)
     if status != 204:
         raise VMError(f"import: HTTP {status}")
     return len(body)
